@@ -1,0 +1,17 @@
+/**
+ * Map types by Linux map type number (include/linux/bpf_types.h in spirit):
+ * one line per type. The syscall layer indexes this table and never
+ * switches on the map type itself.
+ */
+import type { MapOps } from "./map-ops.js";
+
+export const mapOpsByType: ReadonlyArray<MapOps | undefined> = (() => {
+  const t: (MapOps | undefined)[] = [];
+  // t[MapType.Hash] = hashMapOps;  (one line per type, added with each map file)
+  return t;
+})();
+
+/** The ops of a map type, or undefined if bpfsim does not implement it (EINVAL at create). */
+export function mapOpsFor(type: number): MapOps | undefined {
+  return mapOpsByType[type];
+}

@@ -1,0 +1,39 @@
+/**
+ * Spin locks on one i32 word of the arena: the model of the kernel's
+ * `struct bpf_spin_lock` (4 bytes, 0 = unlocked) and of bucket locks.
+ *
+ * Who may call: any thread — syscall on a user thread, program on a CPU.
+ * Critical sections are short (a bucket splice, a value copy), so a waiter
+ * spins a while and then sleeps on the word with Atomics.wait, which Node
+ * allows on every thread. Release is a store with release semantics
+ * (Atomics.store is sequentially consistent) followed by a notify only if
+ * someone slept (word == 2), like a futex-based mutex.
+ *
+ * Word states: 0 unlocked, 1 locked, 2 locked with sleepers.
+ */
+
+const SPINS = 128;
+
+/** Acquire the lock at byte offset `off` (4-byte aligned) of `i32`'s buffer. */
+export function spinLock(i32: Int32Array, off: number): void {
+  const w = off >> 2;
+  if (Atomics.compareExchange(i32, w, 0, 1) === 0) return;
+  for (let i = 0; i < SPINS; i++) {
+    if (Atomics.load(i32, w) === 0 && Atomics.compareExchange(i32, w, 0, 1) === 0) return;
+  }
+  // Slow path: mark contended and sleep until the holder notifies.
+  while (Atomics.exchange(i32, w, 2) !== 0) {
+    Atomics.wait(i32, w, 2, 1);
+  }
+}
+
+/** Try once; true if acquired. */
+export function spinTryLock(i32: Int32Array, off: number): boolean {
+  return Atomics.compareExchange(i32, off >> 2, 0, 1) === 0;
+}
+
+/** Release the lock at byte offset `off`. */
+export function spinUnlock(i32: Int32Array, off: number): void {
+  const w = off >> 2;
+  if (Atomics.exchange(i32, w, 0) === 2) Atomics.notify(i32, w, 1);
+}
