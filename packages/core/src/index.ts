@@ -5,3 +5,5 @@ export * from "./maps/map-ops.js";
 export * from "./exec/engine.js";
 export * from "./memory/spin-lock.js";
 export * from "./maps/registry.js";
+export * from "./helpers/proto.js";
+export * from "./prog/prog-type.js";
