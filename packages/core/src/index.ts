@@ -7,3 +7,5 @@ export * from "./memory/spin-lock.js";
 export * from "./maps/registry.js";
 export * from "./helpers/proto.js";
 export * from "./prog/prog-type.js";
+export * from "./memory/arena.js";
+export * from "./memory/accounting.js";
