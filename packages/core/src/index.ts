@@ -9,3 +9,4 @@ export * from "./helpers/proto.js";
 export * from "./prog/prog-type.js";
 export * from "./memory/arena.js";
 export * from "./memory/accounting.js";
+export * from "./insn/index.js";
