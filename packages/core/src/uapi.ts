@@ -170,6 +170,15 @@ export enum AttachType {
   TcxIngress = 46,
   TcxEgress = 47,
   TraceUprobeMulti = 48,
+  CgroupUnixConnect = 49,
+  CgroupUnixSendmsg = 50,
+  CgroupUnixRecvmsg = 51,
+  CgroupUnixGetpeername = 52,
+  CgroupUnixGetsockname = 53,
+  NetkitPrimary = 54,
+  NetkitPeer = 55,
+  TraceKprobeSession = 56,
+  TraceUprobeSession = 57,
 }
 
 /** BPF_MAP_UPDATE_ELEM flags (elem_flags). */
