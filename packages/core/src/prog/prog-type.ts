@@ -33,8 +33,12 @@ export interface ProgTypeOps {
   readonly ctxSize: number;
   /** Verifier: is a load (`write` false) or store of `size` bytes at `off` allowed? null if not. */
   ctxAccess(off: number, size: number, write: boolean): CtxAccess | null;
-  /** Whether helper `id` may be called from this program type (its allow-list). */
-  helperAllowed(id: number): boolean;
+  /**
+   * Whether helper `id` may be called from this program type (its allow-list).
+   * `privileged` (default true) is false for a program loaded without
+   * CAP_BPF/CAP_PERFMON, which narrows the base set as in Linux.
+   */
+  helperAllowed(id: number, privileged?: boolean): boolean;
   /** Whether this type may read and write packet data directly. */
   readonly directPacketAccess: boolean;
 }
