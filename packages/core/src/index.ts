@@ -10,3 +10,4 @@ export * from "./prog/prog-type.js";
 export * from "./memory/arena.js";
 export * from "./memory/accounting.js";
 export * from "./insn/index.js";
+export * from "./exec/jit/jit-engine.js";

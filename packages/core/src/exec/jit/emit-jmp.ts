@@ -1,0 +1,118 @@
+/**
+ * JMP and JMP32 classes: branch conditions (the stackifier places the
+ * branches themselves), helper calls, tail calls, bpf-to-bpf calls and exit.
+ *
+ * Calls:
+ * - helper `id`: the `helper` import (id, pc, depth, r1..r5) -> r0. The import
+ *   looks up `cpu.helpers[id]`; r1..r5 keep their values (the verifier makes
+ *   them unreadable after a call anyway).
+ * - helper 12, bpf_tail_call(ctx, prog_array, index): `tail_prep(map, index)`
+ *   asks the engine for the target (and counts the call); when it answers 1,
+ *   `tail_run(depth, ctx)` runs the target in place of this program and the
+ *   function returns its r0, so the caller never resumes, as in Linux. On 0
+ *   execution continues with the next insn.
+ * - bpf-to-bpf: a direct wasm call of the callee's function with depth + 1;
+ *   at depth MAX_CALL_FRAMES - 1 the call faults instead.
+ *
+ * Context: compile time, any thread.
+ */
+import { BpfError, Errno } from "../../errno.js";
+import type { DecodedInsns } from "./decode.js";
+import { F_FAULT, F_HELPER, F_TAIL_PREP, F_TAIL_RUN, FaultCode, L_DEPTH, MAX_CALL_FRAMES, REG_LOCAL } from "./frame.js";
+import { ByteWriter, Op } from "./wasm-writer.js";
+
+const get = (w: ByteWriter, r: number): ByteWriter => w.u8(Op.localGet).u32(REG_LOCAL[r]!);
+const set = (w: ByteWriter, r: number): ByteWriter => w.u8(Op.localSet).u32(REG_LOCAL[r]!);
+
+/** Helper id of bpf_tail_call. */
+export const HELPER_TAIL_CALL = 12;
+
+/** Comparison by jump op (high nibble): [i64 opcode, i32 opcode]; JSET handled apart. */
+const CMP: Record<number, [number, number]> = {
+  0x10: [Op.i64Eq, Op.i32Eq],
+  0x20: [Op.i64GtU, Op.i32GtU],
+  0x30: [Op.i64GeU, Op.i32GeU],
+  0x50: [Op.i64Ne, Op.i32Ne],
+  0x60: [Op.i64GtS, Op.i32GtS],
+  0x70: [Op.i64GeS, Op.i32GeS],
+  0xa0: [Op.i64LtU, Op.i32LtU],
+  0xb0: [Op.i64LeU, Op.i32LeU],
+  0xc0: [Op.i64LtS, Op.i32LtS],
+  0xd0: [Op.i64LeS, Op.i32LeS],
+};
+
+/** Pushes the i32 condition of the conditional jump at `i`. */
+export function emitCond(w: ByteWriter, ins: DecodedInsns, i: number): void {
+  const opc = ins.op[i]!;
+  const is64 = (opc & 7) === 5;
+  const code = opc & 0xf0;
+  const useReg = (opc & 0x08) !== 0;
+  get(w, ins.dst[i]!);
+  if (!is64) w.u8(Op.i32WrapI64);
+  if (useReg) {
+    get(w, ins.src[i]!);
+    if (!is64) w.u8(Op.i32WrapI64);
+  } else if (is64) {
+    w.u8(Op.i64Const).s32(ins.imm[i]!); // sign-extended, as Linux compares
+  } else {
+    w.u8(Op.i32Const).s32(ins.imm[i]!);
+  }
+  if (code === 0x40) {
+    // JSET: (dst & src) != 0
+    if (is64) w.u8(Op.i64And).u8(Op.i64Eqz).u8(Op.i32Eqz);
+    else w.u8(Op.i32And);
+    return;
+  }
+  const cmp = CMP[code];
+  if (!cmp) throw new BpfError(Errno.EINVAL, `insn ${i}: unknown jump opcode 0x${opc.toString(16)}`);
+  w.u8(is64 ? cmp[0] : cmp[1]);
+}
+
+/** `exit`: return r0. */
+export function emitExit(w: ByteWriter): void {
+  get(w, 0).u8(Op.return);
+}
+
+/**
+ * A call insn inside a block. `funcIndex(pc)` gives the wasm function index
+ * of the subprogram starting at insn `pc`.
+ */
+export function emitCall(w: ByteWriter, ins: DecodedInsns, i: number, funcIndex: (pc: number) => number): void {
+  const opc = ins.op[i]!;
+  if (opc === 0x8d) {
+    // callx (LLVM's BPF_CALL | BPF_X): helper id taken from register dst at run time.
+    get(w, ins.dst[i]!).u8(Op.i32WrapI64).u8(Op.i32Const).s32(i).u8(Op.localGet).u32(L_DEPTH);
+    for (let r = 1; r <= 5; r++) get(w, r);
+    w.u8(Op.call).u32(F_HELPER);
+    set(w, 0);
+    return;
+  }
+  if (opc !== 0x85) throw new BpfError(Errno.EINVAL, `insn ${i}: unsupported call form 0x${opc.toString(16)}`);
+  const kind = ins.src[i]!;
+  if (kind === 1) {
+    w.u8(Op.localGet).u32(L_DEPTH).u8(Op.i32Const).s32(MAX_CALL_FRAMES - 1).u8(Op.i32GeU);
+    w.u8(Op.if).u8(0x40);
+    w.u8(Op.i32Const).s32(i).u8(Op.i32Const).s32(FaultCode.CallDepth).u8(Op.i64Const).s32(0);
+    w.u8(Op.call).u32(F_FAULT).u8(Op.unreachable).u8(Op.end);
+    for (let r = 1; r <= 5; r++) get(w, r);
+    w.u8(Op.localGet).u32(L_DEPTH).u8(Op.i32Const).s32(1).u8(Op.i32Add);
+    w.u8(Op.call).u32(funcIndex(i + ins.imm[i]! + 1));
+    set(w, 0);
+    return;
+  }
+  if (kind !== 0) throw new BpfError(Errno.EINVAL, `insn ${i}: kfunc calls are not supported`);
+  const id = ins.imm[i]!;
+  if (id === HELPER_TAIL_CALL) {
+    get(w, 2);
+    get(w, 3);
+    w.u8(Op.call).u32(F_TAIL_PREP).u8(Op.if).u8(0x40);
+    w.u8(Op.localGet).u32(L_DEPTH);
+    get(w, 1);
+    w.u8(Op.call).u32(F_TAIL_RUN).u8(Op.return).u8(Op.end);
+    return;
+  }
+  w.u8(Op.i32Const).s32(id).u8(Op.i32Const).s32(i).u8(Op.localGet).u32(L_DEPTH);
+  for (let r = 1; r <= 5; r++) get(w, r);
+  w.u8(Op.call).u32(F_HELPER);
+  set(w, 0);
+}

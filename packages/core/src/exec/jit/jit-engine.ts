@@ -1,0 +1,208 @@
+/**
+ * The JIT engine: verified eBPF -> one WebAssembly module per program, which
+ * imports the arena's shared memory and runs at native wasm speed.
+ *
+ * Lifetime:
+ *   compile(image, arena)  translate + `new WebAssembly.Module` (cached by
+ *                          program bytes and arena size);
+ *   run(ctx, cpu)          instantiates the module for that CpuContext on
+ *                          first use (cached per CPU) and calls f0.
+ * The module holds no CPU state, so it can be posted to a worker and turned
+ * back into a program there with `JitProgram.fromModule`.
+ *
+ * Context: compile on any thread; run on the CPU that owns `cpu`.
+ */
+import { BpfError, Errno } from "../../errno.js";
+import type { ArenaApi } from "../../memory/arena-api.js";
+import { MAX_TAIL_CALL_CNT } from "../../uapi.js";
+import { ProgramFault, type CompiledProgram, type CpuContext, type ExecutionEngine, type ProgImage } from "../engine.js";
+import { FaultCode, FRAME_BYTES, MAX_CALL_FRAMES } from "./frame.js";
+import { translate } from "./translate.js";
+
+
+type WasmMain = (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, depth: number) => bigint;
+
+/** One instance of a program's module, bound to one CpuContext. */
+interface Runner {
+  readonly main: WasmMain;
+  readonly exports: WebAssembly.Exports;
+  /** The `cpu.callback` this instance installs while it runs. */
+  readonly callback: NonNullable<CpuContext["callback"]>;
+}
+
+const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
+
+/** A program compiled to wasm. `module` may be posted to another thread. */
+export class JitProgram implements CompiledProgram {
+  private readonly runners = new WeakMap<CpuContext, Runner>();
+
+  private constructor(
+    readonly module: WebAssembly.Module,
+    /** Arena size the module was built for (its memory import). */
+    readonly arenaSize: number,
+    /** Program name, for fault messages. */
+    readonly name: string,
+  ) {}
+
+  /** Wraps a module made by `compileJitModule` (e.g. received from another thread). */
+  static fromModule(module: WebAssembly.Module, arenaSize: number, name = ""): JitProgram {
+    return new JitProgram(module, arenaSize, name);
+  }
+
+  /** Runs with r1 = ctx; returns r0 as an unsigned 64-bit bigint. Throws ProgramFault. */
+  run(ctx: bigint, cpu: CpuContext): bigint {
+    return this.runAt(ctx, cpu, 0);
+  }
+
+  /**
+   * Runs with explicit r1..r5 (test runners: the conformance corpus passes the
+   * memory length in r2). Program on a CPU.
+   */
+  runWithArgs(args: readonly bigint[], cpu: CpuContext): bigint {
+    const r = this.runners.get(cpu) ?? this.instantiate(cpu);
+    const saved = cpu.callback;
+    cpu.callback = r.callback;
+    try {
+      return u64(r.main(args[0] ?? 0n, args[1] ?? 0n, args[2] ?? 0n, args[3] ?? 0n, args[4] ?? 0n, 0));
+    } finally {
+      cpu.callback = saved;
+    }
+  }
+
+  /** Runs in frame `depth` (a tail call keeps the caller's frame). Program on a CPU. */
+  runAt(ctx: bigint, cpu: CpuContext, depth: number): bigint {
+    const r = this.runners.get(cpu) ?? this.instantiate(cpu);
+    const saved = cpu.callback;
+    cpu.callback = r.callback;
+    try {
+      return u64(r.main(ctx, 0n, 0n, 0n, 0n, depth));
+    } finally {
+      cpu.callback = saved;
+    }
+  }
+
+  private instantiate(cpu: CpuContext): Runner {
+    if (cpu.arena.size !== this.arenaSize) {
+      throw new BpfError(Errno.EINVAL, `program was compiled for a ${this.arenaSize}-byte arena, CPU ${cpu.cpu} has ${cpu.arena.size}`);
+    }
+    // Depth of the innermost helper call in progress, for callbacks it makes.
+    let helperDepth = 0;
+    let helperPc = -1;
+    let pending: CompiledProgram | undefined;
+    const imports: WebAssembly.Imports = {
+      env: {
+        mem: cpu.arena.memory,
+        stack_top: new WebAssembly.Global({ value: "i64", mutable: false }, BigInt(cpu.stackBase + MAX_CALL_FRAMES * FRAME_BYTES)),
+        helper: (id: number, pc: number, depth: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint): bigint => {
+          const h = cpu.helpers[id];
+          if (!h) throw new ProgramFault(pc, `unknown helper ${id}`);
+          const savedDepth = helperDepth;
+          const savedPc = helperPc;
+          helperDepth = depth;
+          helperPc = pc;
+          try {
+            return h(cpu, u64(r1), u64(r2), u64(r3), u64(r4), u64(r5));
+          } finally {
+            helperDepth = savedDepth;
+            helperPc = savedPc;
+          }
+        },
+        fault: (pc: number, code: number, addr: bigint): never => {
+          throw new ProgramFault(pc, faultReason(code, addr));
+        },
+        tail_prep: (mapOff: bigint, index: bigint): number => {
+          const lookup = cpu.tailCallTarget;
+          if (!lookup || cpu.tailCalls >= MAX_TAIL_CALL_CNT) return 0;
+          const target = lookup(Number(u64(mapOff)), Number(BigInt.asUintN(32, index)));
+          if (!target) return 0;
+          cpu.tailCalls++;
+          pending = target;
+          return 1;
+        },
+        tail_run: (depth: number, ctx: bigint): bigint => {
+          const target = pending!;
+          pending = undefined;
+          return target instanceof JitProgram ? target.runAt(u64(ctx), cpu, depth) : target.run(u64(ctx), cpu);
+        },
+      },
+    };
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(this.module, imports);
+    } catch (e) {
+      throw new BpfError(Errno.EINVAL, `cannot instantiate JIT module: ${(e as Error).message}`);
+    }
+    const exports = instance.exports;
+    const callback: Runner["callback"] = (insnIndex, r1, r2, r3, r4, r5) => {
+      const f = exports[`f${insnIndex}`] as WasmMain | undefined;
+      if (typeof f !== "function") throw new ProgramFault(helperPc, `callback insn ${insnIndex} is not a function entry`);
+      const depth = helperDepth + 1;
+      if (depth >= MAX_CALL_FRAMES) throw new ProgramFault(helperPc, `callback exceeds ${MAX_CALL_FRAMES} call frames`);
+      return u64(f(r1, r2, r3, r4, r5, depth));
+    };
+    const runner: Runner = { main: exports.f0 as WasmMain, exports, callback };
+    this.runners.set(cpu, runner);
+    return runner;
+  }
+}
+
+function faultReason(code: number, addr: bigint): string {
+  const at = `0x${u64(addr).toString(16)}`;
+  switch (code) {
+    case FaultCode.Access:
+      return `invalid memory access at ${at}`;
+    case FaultCode.Misaligned:
+      return `misaligned atomic access at ${at}`;
+    case FaultCode.CallDepth:
+      return `call stack exceeds ${MAX_CALL_FRAMES} frames`;
+    default:
+      return `fault ${code}`;
+  }
+}
+
+/** Module cache: key -> (program bytes, module). Bounded; oldest entries leave first. */
+const CACHE_LIMIT = 256;
+const moduleCache = new Map<string, { insns: Uint8Array; module: WebAssembly.Module }>();
+
+function cacheKey(insns: Uint8Array, arenaSize: number): string {
+  // FNV-1a over the bytes; equal keys are confirmed by comparing bytes.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < insns.length; i++) h = Math.imul(h ^ insns[i]!, 0x01000193);
+  return `${arenaSize}:${insns.length}:${(h >>> 0).toString(16)}`;
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/**
+ * Translates and compiles a program for arenas of `arenaSize` bytes, reusing
+ * a cached module for identical bytes. Throws BpfError(EINVAL) for a program
+ * the JIT cannot place. Any thread.
+ */
+export function compileJitModule(insns: Uint8Array, arenaSize: number): WebAssembly.Module {
+  const key = cacheKey(insns, arenaSize);
+  const hit = moduleCache.get(key);
+  if (hit && sameBytes(hit.insns, insns)) {
+    moduleCache.delete(key);
+    moduleCache.set(key, hit);
+    return hit.module;
+  }
+  const { bytes } = translate(insns, arenaSize);
+  let module: WebAssembly.Module;
+  try {
+    module = new WebAssembly.Module(bytes);
+  } catch (e) {
+    // A translator bug, not a user error; still surfaced as a BpfError.
+    throw new BpfError(Errno.EINVAL, `JIT produced an invalid module: ${(e as Error).message}`);
+  }
+  moduleCache.set(key, { insns: insns.slice(), module });
+  if (moduleCache.size > CACHE_LIMIT) moduleCache.delete(moduleCache.keys().next().value!);
+  return module;
+}
+
+/** The JIT as an ExecutionEngine. */
+export const jitEngine: ExecutionEngine = {
+  name: "jit",
+  compile(image: ProgImage, arena: ArenaApi): CompiledProgram {
+    return JitProgram.fromModule(compileJitModule(image.insns, arena.size), arena.size, image.name);
+  },
+};

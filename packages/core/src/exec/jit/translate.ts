@@ -1,0 +1,159 @@
+/**
+ * eBPF program -> WebAssembly module bytes.
+ *
+ * Module layout (see frame.ts for the function shape):
+ *
+ *   types    0 helper   (i32 id, i32 pc, i32 depth, i64 r1..r5) -> i64
+ *            1 fault    (i32 pc, i32 code, i64 addr)    -> ()    throws
+ *            2 bpf fn   (i64 r1..r5, i32 depth)         -> i64
+ *            3 tail_prep(i64 map, i64 index)             -> i32
+ *            4 tail_run (i32 depth, i64 ctx)             -> i64
+ *   imports  env.mem (memory pages pages shared), env.helper, env.fault,
+ *            env.tail_prep, env.tail_run, env.stack_top (global i64)
+ *   funcs    one per eBPF function, in program order; exported as
+ *            "f<insn index of its entry>" (the main program is "f0").
+ *
+ * The module depends only on the program and the arena size, never on a CPU:
+ * compile it once and instantiate it per CPU (or post it to a worker).
+ *
+ * Context: compile time, any thread.
+ */
+import { BpfError, Errno } from "../../errno.js";
+import { buildCfg, functionEntries, insnSlots, type BasicBlock } from "./cfg.js";
+import { Cls, OP_LDDW, decodeInsns, type DecodedInsns } from "./decode.js";
+import { emitAlu } from "./emit-alu.js";
+import { emitCall, emitCond, emitExit } from "./emit-jmp.js";
+import { emitLddw, emitMem } from "./emit-mem.js";
+import { EXTRA_I32_LOCALS, EXTRA_I64_LOCALS, IMPORTED_FUNCS, L_DEPTH, L_LABEL, REG_LOCAL, G_STACK_TOP } from "./frame.js";
+import { emitStructured, type BlockEmitter } from "./structure.js";
+import { ByteWriter, ExternKind, I32, I64, Op, Section } from "./wasm-writer.js";
+
+export interface TranslateResult {
+  readonly bytes: Uint8Array;
+  /** Insn index of each function's entry, in function index order. */
+  readonly entries: readonly number[];
+  /** Entries compiled as a dispatch loop because their graph is irreducible. */
+  readonly dispatchFunctions: readonly number[];
+}
+
+const WASM_PAGE = 65536;
+
+/** Translates an instruction image for an arena of `arenaSize` bytes. Throws BpfError (EINVAL). */
+export function translate(insnBytes: Uint8Array, arenaSize: number): TranslateResult {
+  if (arenaSize % WASM_PAGE !== 0) throw new BpfError(Errno.EINVAL, `arena size ${arenaSize} is not whole wasm pages`);
+  const ins = decodeInsns(insnBytes);
+  const entries = functionEntries(ins);
+  const indexOf = new Map<number, number>();
+  entries.forEach((e, k) => indexOf.set(e, IMPORTED_FUNCS + k));
+  const funcIndex = (pc: number): number => {
+    const f = indexOf.get(pc);
+    if (f === undefined) throw new BpfError(Errno.EINVAL, `insn ${pc} is not a function entry`);
+    return f;
+  };
+
+  const bodies: ByteWriter[] = [];
+  const dispatchFunctions: number[] = [];
+  for (let k = 0; k < entries.length; k++) {
+    const entry = entries[k]!;
+    const limit = k + 1 < entries.length ? entries[k + 1]! : ins.count;
+    const cfg = buildCfg(ins, entry, limit);
+    const em = blockEmitter(ins, arenaSize, funcIndex);
+    const { code, dispatch } = emitStructured(cfg, em, L_LABEL);
+    if (dispatch) dispatchFunctions.push(entry);
+    bodies.push(functionBody(code));
+  }
+  return { bytes: assemble(arenaSize / WASM_PAGE, entries, bodies), entries, dispatchFunctions };
+}
+
+function blockEmitter(ins: DecodedInsns, arenaSize: number, funcIndex: (pc: number) => number): BlockEmitter {
+  const funcRef = (pc: number): number => pc + ins.imm[pc]! + 1;
+  return {
+    body(w: ByteWriter, b: BasicBlock): void {
+      const stop = b.termPc >= 0 ? b.termPc : b.end;
+      for (let i = b.start; i < stop; i += insnSlots(ins, i)) emitInsn(w, ins, i, arenaSize, funcIndex, funcRef);
+    },
+    cond(w: ByteWriter, b: BasicBlock): void {
+      emitCond(w, ins, b.termPc);
+    },
+    exit(w: ByteWriter): void {
+      emitExit(w);
+    },
+  };
+}
+
+function emitInsn(
+  w: ByteWriter,
+  ins: DecodedInsns,
+  i: number,
+  arenaSize: number,
+  funcIndex: (pc: number) => number,
+  funcRef: (pc: number) => number,
+): void {
+  const opc = ins.op[i]!;
+  switch (opc & 7) {
+    case Cls.ALU:
+    case Cls.ALU64:
+      return emitAlu(w, ins, i);
+    case Cls.LD:
+      if (opc !== OP_LDDW) throw new BpfError(Errno.EINVAL, `insn ${i}: legacy packet loads (0x${opc.toString(16)}) are not supported`);
+      return emitLddw(w, ins, i, funcRef);
+    case Cls.LDX:
+    case Cls.ST:
+    case Cls.STX:
+      return emitMem(w, ins, i, arenaSize);
+    default:
+      // Only calls stay inside a block; jumps and exit are terminators.
+      return emitCall(w, ins, i, funcIndex);
+  }
+}
+
+/** Locals, the prologue computing r10, the structured code, and a closing `unreachable`. */
+function functionBody(code: ByteWriter): ByteWriter {
+  const out = new ByteWriter();
+  out.u32(2).u32(EXTRA_I64_LOCALS).u8(I64).u32(EXTRA_I32_LOCALS).u8(I32);
+  // r10 = stack_top - depth * 512
+  out.u8(Op.globalGet).u32(G_STACK_TOP);
+  out.u8(Op.localGet).u32(L_DEPTH).u8(Op.i64ExtendI32U).u8(Op.i64Const).s32(9).u8(Op.i64Shl).u8(Op.i64Sub);
+  out.u8(Op.localSet).u32(REG_LOCAL[10]!);
+  out.bytes(code.finish());
+  // Every path has returned or branched by now; this keeps the validator's
+  // view of the (unreachable) fall-off-the-end consistent with the i64 result.
+  out.u8(Op.unreachable).u8(Op.end);
+  return out;
+}
+
+function assemble(pages: number, entries: readonly number[], bodies: ByteWriter[]): Uint8Array {
+  const m = new ByteWriter();
+  m.bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+
+  const fn = (params: number[], results: number[]): number[] => [0x60, params.length, ...params, results.length, ...results];
+  const types = new ByteWriter().u32(5);
+  types.bytes(fn([I32, I32, I32, I64, I64, I64, I64, I64], [I64]));
+  types.bytes(fn([I32, I32, I64], []));
+  types.bytes(fn([I64, I64, I64, I64, I64, I32], [I64]));
+  types.bytes(fn([I64, I64], [I32]));
+  types.bytes(fn([I32, I64], [I64]));
+  m.section(Section.type, types);
+
+  const imports = new ByteWriter().u32(6);
+  imports.name("env").name("mem").u8(ExternKind.memory).u8(0x03).u32(pages).u32(pages);
+  imports.name("env").name("helper").u8(ExternKind.func).u32(0);
+  imports.name("env").name("fault").u8(ExternKind.func).u32(1);
+  imports.name("env").name("tail_prep").u8(ExternKind.func).u32(3);
+  imports.name("env").name("tail_run").u8(ExternKind.func).u32(4);
+  imports.name("env").name("stack_top").u8(ExternKind.global).u8(I64).u8(0);
+  m.section(Section.import, imports);
+
+  const funcs = new ByteWriter().u32(bodies.length);
+  for (let k = 0; k < bodies.length; k++) funcs.u32(2);
+  m.section(Section.function, funcs);
+
+  const exports = new ByteWriter().u32(entries.length);
+  entries.forEach((e, k) => exports.name(`f${e}`).u8(ExternKind.func).u32(IMPORTED_FUNCS + k));
+  m.section(Section.export, exports);
+
+  const code = new ByteWriter().u32(bodies.length);
+  for (const b of bodies) code.sized(b);
+  m.section(Section.code, code);
+  return m.finish();
+}
