@@ -17,3 +17,5 @@ export * from "./perf/perf-event.js";
 export * from "./perf/perf-ring.js";
 export * from "./perf/perf-output.js";
 export * from "./maps/perf-event-array.js";
+export * from "./exec/interpreter/index.js";
+export * from "./exec/engines.js";

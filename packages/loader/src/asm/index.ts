@@ -3,3 +3,4 @@ export * from "./assembler.js";
 export * from "./disassembler.js";
 export * from "./llvm-syntax.js";
 export * from "./data-file.js";
+export * from "./conformance-runner.js";

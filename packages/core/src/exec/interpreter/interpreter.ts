@@ -1,0 +1,153 @@
+/**
+ * The reference engine: runs eBPF instruction by instruction. The JIT is
+ * tested against it, so it favours exactness; it is also fast (see
+ * exec-loop.ts for the representation) and can single-step and trace.
+ *
+ * Compile (syscall context, any thread): decode + validate + pre-decode.
+ * Run (program context on one CPU): a fresh VmState per run, so one
+ * compiled program can run on several CPUs at once.
+ */
+import type { ArenaApi } from "../../memory/arena-api.js";
+import type { CompiledProgram, CpuContext, ExecutionEngine, ProgImage } from "../engine.js";
+import { ProgramFault } from "../engine.js";
+import { predecode, type Predecoded } from "./predecode.js";
+import { VmState, VM_EXITED, VM_PAUSED } from "./state.js";
+import { execute } from "./exec-loop.js";
+
+/** Called before each instruction when tracing: slot index, frame depth, the state (read-only by convention). */
+export type TraceHook = (pc: number, depth: number, st: VmState) => void;
+
+export interface InterpreterOptions {
+  /**
+   * Stop a run with a ProgramFault after this many instructions. Linux has
+   * no such limit (the verifier proves termination); it is a safety net for
+   * unverified programs in tests and tools. Default: none.
+   */
+  readonly maxInsns?: number;
+  /** Called before every instruction (slow path; for debuggers and tests). */
+  readonly trace?: TraceHook;
+}
+
+/** Result of `InterpreterProgram.step`. */
+export type StepResult = { readonly done: false; readonly pc: number } | { readonly done: true; readonly r0: bigint };
+
+/** A program compiled for the interpreter. */
+export class InterpreterProgram implements CompiledProgram {
+  /** Instructions executed by the last completed `run` on this object (all frames). */
+  lastInsnCount = 0;
+
+  constructor(
+    readonly code: Predecoded,
+    private readonly opts: InterpreterOptions = {},
+  ) {}
+
+  /** Runs with r1 = ctx to completion; returns r0 (unsigned 64-bit). */
+  run(ctx: bigint, cpu: CpuContext): bigint {
+    const st = new VmState(cpu.stackBase);
+    st.reset(0, ctx);
+    return this.runState(st, ctx, cpu);
+  }
+
+  /**
+   * Starts a run that the caller advances with `step`, for single-stepping
+   * and for the stepped machine mode (one instruction at a time per CPU).
+   */
+  start(ctx: bigint, cpu: CpuContext): VmState {
+    const st = new VmState(cpu.stackBase);
+    st.reset(0, ctx);
+    return st;
+  }
+
+  /**
+   * Executes up to `count` instructions of a run begun with `start`.
+   * Helper calls, callbacks and tail-called programs run to completion
+   * inside the step that calls them.
+   */
+  step(st: VmState, cpu: CpuContext, count = 1): StepResult {
+    const r = this.exec(st, cpu, count, 0);
+    if (r === VM_PAUSED) return { done: false, pc: st.pc };
+    return { done: true, r0: this.finish(st, r, cpu) };
+  }
+
+  private runState(st: VmState, ctx: bigint, cpu: CpuContext): bigint {
+    void ctx;
+    const limit = this.opts.maxInsns ?? -1;
+    const r = this.exec(st, cpu, limit, 0);
+    if (r === VM_PAUSED) throw new ProgramFault(st.pc, `instruction limit of ${limit} reached`);
+    this.lastInsnCount = st.insns;
+    return this.finish(st, r, cpu);
+  }
+
+  private finish(st: VmState, status: number, cpu: CpuContext): bigint {
+    if (status === VM_EXITED) return st.getReg(0);
+    // Tail call: the target replaces this program, with r1 (ctx) as the helper got it.
+    const target = st.tailTarget as CompiledProgram;
+    return target.run(st.getReg(1), cpu);
+  }
+
+  /** One stretch of execution with `cpu.callback` pointing at this run. */
+  private exec(st: VmState, cpu: CpuContext, limit: number, entryDepth: number): number {
+    const prev = cpu.callback;
+    cpu.callback = (insnIndex, r1, r2, r3, r4, r5) => this.callback(st, cpu, insnIndex, [r1, r2, r3, r4, r5]);
+    try {
+      if (!this.opts.trace) return execute(this.code, st, cpu, limit, entryDepth);
+      // Tracing: one instruction per call so the hook sees every pc.
+      for (let left = limit; left !== 0; left--) {
+        this.opts.trace(st.pc, st.depth, st);
+        const r = execute(this.code, st, cpu, 1, entryDepth);
+        if (r !== VM_PAUSED) return r;
+      }
+      return VM_PAUSED;
+    } finally {
+      cpu.callback = prev;
+    }
+  }
+
+  /**
+   * Runs subprogram `insnIndex` as a callback (bpf_loop, for_each_map_elem)
+   * in a new frame, and returns its r0. The caller's registers are kept.
+   */
+  private callback(st: VmState, cpu: CpuContext, insnIndex: number, args: bigint[]): bigint {
+    if (!Number.isInteger(insnIndex) || insnIndex < 0 || insnIndex >= this.code.len || this.code.entries[insnIndex] !== 1) {
+      throw new ProgramFault(st.pc, `callback target ${insnIndex} is not a subprogram`);
+    }
+    const saveLo = st.lo.slice();
+    const saveHi = st.hi.slice();
+    const savePc = st.pc;
+    const saveDepth = st.depth;
+    const saveRet = st.retPc.slice();
+    const saveSLo = st.savedLo.slice();
+    const saveSHi = st.savedHi.slice();
+    const k = st.depth + 1;
+    if (k >= 8) throw new ProgramFault(st.pc, "the call stack of 8 frames is too deep");
+    st.depth = k;
+    st.pc = insnIndex;
+    args.forEach((v, j) => st.setReg(j + 1, v));
+    st.lo[10] = st.framePointer(k);
+    st.hi[10] = 0;
+    const r = execute(this.code, st, cpu, -1, k);
+    if (r !== VM_EXITED) throw new ProgramFault(st.pc, "tail call inside a callback");
+    const r0 = st.getReg(0);
+    st.lo.set(saveLo);
+    st.hi.set(saveHi);
+    st.pc = savePc;
+    st.depth = saveDepth;
+    st.retPc.set(saveRet);
+    st.savedLo.set(saveSLo);
+    st.savedHi.set(saveSHi);
+    return r0;
+  }
+}
+
+/** Creates an interpreter engine; `interpreterEngine` is the default instance. */
+export function createInterpreter(opts: InterpreterOptions = {}): ExecutionEngine {
+  return {
+    name: "interpreter",
+    compile(image: ProgImage, _arena: ArenaApi): CompiledProgram {
+      return new InterpreterProgram(predecode(image.insns), opts);
+    },
+  };
+}
+
+/** The interpreter engine with default options. */
+export const interpreterEngine: ExecutionEngine = createInterpreter();

@@ -1,0 +1,76 @@
+/**
+ * Machine state of one interpreter run, kept in typed arrays so the hot loop
+ * touches no objects and no BigInts.
+ *
+ * Registers are split into 32-bit halves: `lo[r]` and `hi[r]` (Uint32Array,
+ * so reads are already unsigned and stores wrap mod 2^32 like C). r10 is
+ * rewritten on every call and return from the frame depth.
+ *
+ * Call frames (bpf-to-bpf calls and callbacks), at most MAX_CALL_FRAMES:
+ *
+ *   frame k:  retPc[k]            slot to resume in frame k-1 after exit
+ *             savedLo/Hi[k*4+j]   caller's r(6+j), restored on exit
+ *             r10 = stackBase + (MAX_CALL_FRAMES - k) * 512
+ *
+ * Only the CPU that runs the program touches a VmState; it is not shared.
+ */
+import { MAX_BPF_STACK, MAX_CALL_FRAMES } from "../../uapi.js";
+
+/** Status returned by the execution loop. */
+/** The entry frame executed `exit`; r0 holds the result. */
+export const VM_EXITED = 0;
+/** The instruction budget ran out; `pc` is the next instruction. */
+export const VM_PAUSED = 1;
+/** A tail call succeeded; `tailTarget` must run in place of this program. */
+export const VM_TAILCALL = 2;
+
+export class VmState {
+  readonly lo = new Uint32Array(16);
+  readonly hi = new Uint32Array(16);
+  pc = 0;
+  /** Current frame, 0 for the program's main function. */
+  depth = 0;
+  readonly retPc = new Int32Array(MAX_CALL_FRAMES);
+  readonly savedLo = new Uint32Array(MAX_CALL_FRAMES * 4);
+  readonly savedHi = new Uint32Array(MAX_CALL_FRAMES * 4);
+  /** Instructions executed so far in this run (all frames). */
+  insns = 0;
+  /** Set with VM_TAILCALL. */
+  tailTarget: unknown = undefined;
+
+  constructor(readonly stackBase: number) {}
+
+  /** Frame pointer of frame `k`: the top of its 512-byte region. */
+  framePointer(k: number): number {
+    return this.stackBase + (MAX_CALL_FRAMES - k) * MAX_BPF_STACK;
+  }
+
+  /** Resets for a new run starting at `pc` with r1 = ctx. */
+  reset(pc: number, ctx: bigint): void {
+    this.lo.fill(0);
+    this.hi.fill(0);
+    this.pc = pc;
+    this.depth = 0;
+    this.insns = 0;
+    this.tailTarget = undefined;
+    this.setReg(1, ctx);
+    this.lo[10] = this.framePointer(0);
+  }
+
+  getReg(r: number): bigint {
+    return (BigInt(this.hi[r]!) << 32n) | BigInt(this.lo[r]!);
+  }
+
+  setReg(r: number, v: bigint): void {
+    const u = BigInt.asUintN(64, v);
+    this.lo[r] = Number(u & 0xffffffffn);
+    this.hi[r] = Number(u >> 32n);
+  }
+
+  /** All eleven registers as unsigned bigints (for traces and debuggers). */
+  regs(): bigint[] {
+    const out: bigint[] = [];
+    for (let r = 0; r <= 10; r++) out.push(this.getReg(r));
+    return out;
+  }
+}
