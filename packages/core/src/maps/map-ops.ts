@@ -110,6 +110,27 @@ export interface MapOps {
   free(m: MapHeaderView): void;
   /** Any thread: this thread's element accessors for an existing map. */
   open(m: MapHeaderView): MapImpl;
+  /**
+   * Syscall: bytes of one value as user space reads and writes it (Linux's
+   * bpf_map_value_size). Absent: `ncpus * roundUp8(valueSize)` if the type's
+   * MapImpl has `lookupPercpuElem` (a per-CPU type), else `valueSize`.
+   */
+  sysValueSize?(m: MapHeaderView): number;
+  /**
+   * Which BPF_MAP_*_BATCH commands the type supports. The syscall layer runs
+   * them element by element over getNextKey / sysLookupElem / sysUpdateElem /
+   * deleteElem, as Linux's generic_map_*_batch do. A command not listed
+   * fails with ENOTSUPP, as in Linux.
+   */
+  batchOps?: MapBatchOps;
+}
+
+/** The batch commands a map type supports (see `MapOps.batchOps`). */
+export interface MapBatchOps {
+  lookup?: boolean;
+  lookupAndDelete?: boolean;
+  update?: boolean;
+  delete?: boolean;
 }
 
 /** round_up(n, 8): the per-CPU value stride user space sees. */
