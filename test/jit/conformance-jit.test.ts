@@ -1,41 +1,40 @@
 /**
- * The bpf_conformance corpus on the JIT. Each `.data` file's program runs
- * with r1 = its memory (copied into the arena) and r2 = the memory length,
- * as the corpus' reference runner does; helper 5 is the corpus' "unwind"
- * helper, which returns its argument.
+ * The bpf_conformance corpus on the JIT, through the same runner the
+ * interpreter and the CLI use (r1 = mem, r2 = its length, helper 5).
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { JitProgram, jitEngine } from "@bpfsim/core";
-import { dataFileProgram, parseDataFile } from "@bpfsim/loader";
-import { makeMachine } from "./fixture.js";
+import { getEngine } from "@bpfsim/core";
+import { ConformanceEnv, runDataText } from "@bpfsim/loader";
 
 const dir = fileURLToPath(new URL("../../../shared/conformance/bpf_conformance/", import.meta.url));
 const present = existsSync(dir);
-if (!present) console.log(`conformance corpus not found at ../shared/conformance/bpf_conformance: skipping`);
+if (!present) console.log("conformance corpus not found at ../shared/conformance/bpf_conformance: skipping");
 const files = present ? readdirSync(dir).filter((f) => f.endsWith(".data")).sort() : [];
 
 describe.skipIf(!present)("conformance corpus on the JIT", () => {
-  const m = makeMachine();
-  m.cpu.helpers.length = 0;
-  (m.cpu.helpers as unknown[])[5] = (_cpu: unknown, r1: bigint) => r1;
+  const env = new ConformanceEnv();
+
+  it("is registered as engine 'jit'", () => {
+    expect(getEngine("jit")?.name).toBe("jit");
+  });
+
   it.each(files)("%s", (file) => {
-    const f = parseDataFile(readFileSync(dir + file, "utf8"));
-    if (f.skipped) {
-      console.log(`${file}: skipped (${f.skipped})`);
+    const r = runDataText(file, readFileSync(dir + file, "utf8"), getEngine("jit")!, env);
+    if (r.status === "skip") {
+      console.log(`${file}: skipped (${r.reason})`);
       return;
     }
-    const insns = dataFileProgram(f);
-    const prog = jitEngine.compile({ insns, progType: 0, name: file }, m.arena) as JitProgram;
-    const mem = f.mem ?? new Uint8Array(0);
-    const memOff = mem.length > 0 ? m.place(mem) : 0;
-    if (f.error !== undefined) {
-      expect(() => prog.runWithArgs([BigInt(memOff), BigInt(mem.length)], m.cpu)).toThrow();
-      return;
-    }
-    const r = prog.runWithArgs([BigInt(memOff), BigInt(mem.length)], m.cpu);
-    expect(r).toBe(BigInt.asUintN(64, f.result!));
-    if (memOff) m.arena.free(memOff);
+    expect(r.reason).toBeUndefined();
+    expect(r.status).toBe("pass");
+  });
+
+  it("passes every file it does not skip", () => {
+    const results = files.map((f) => runDataText(f, readFileSync(dir + f, "utf8"), getEngine("jit")!, env));
+    const passed = results.filter((r) => r.status === "pass").length;
+    const skipped = results.filter((r) => r.status === "skip").length;
+    console.log(`JIT conformance: ${passed}/${files.length} pass, ${skipped} skipped`);
+    expect(passed + skipped).toBe(files.length);
   });
 });

@@ -18,7 +18,7 @@
  */
 import { BpfError, Errno } from "../../errno.js";
 import type { DecodedInsns } from "./decode.js";
-import { F_FAULT, F_HELPER, F_TAIL_PREP, F_TAIL_RUN, FaultCode, L_DEPTH, MAX_CALL_FRAMES, REG_LOCAL } from "./frame.js";
+import { F_CALLX, F_FAULT, F_HELPER, F_TAIL_PREP, F_TAIL_RUN, FaultCode, L_DEPTH, MAX_CALL_FRAMES, REG_LOCAL } from "./frame.js";
 import { ByteWriter, Op } from "./wasm-writer.js";
 
 const get = (w: ByteWriter, r: number): ByteWriter => w.u8(Op.localGet).u32(REG_LOCAL[r]!);
@@ -80,10 +80,12 @@ export function emitExit(w: ByteWriter): void {
 export function emitCall(w: ByteWriter, ins: DecodedInsns, i: number, funcIndex: (pc: number) => number): void {
   const opc = ins.op[i]!;
   if (opc === 0x8d) {
-    // callx (LLVM's BPF_CALL | BPF_X): helper id taken from register dst at run time.
-    get(w, ins.dst[i]!).u8(Op.i32WrapI64).u8(Op.i32Const).s32(i).u8(Op.localGet).u32(L_DEPTH);
+    // callx (LLVM's BPF_CALL | BPF_X, target in dst): resolved at run time by
+    // the `callx` import, by the interpreter's rule (subprogram entry, else helper).
+    w.u8(Op.i32Const).s32(i).u8(Op.localGet).u32(L_DEPTH);
+    get(w, ins.dst[i]!);
     for (let r = 1; r <= 5; r++) get(w, r);
-    w.u8(Op.call).u32(F_HELPER);
+    w.u8(Op.call).u32(F_CALLX);
     set(w, 0);
     return;
   }

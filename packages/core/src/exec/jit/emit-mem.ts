@@ -12,8 +12,8 @@
  * address is `i32.wrap(reg)` plus `off` (as the memarg offset when off >= 0).
  * The fault import throws the ProgramFault, so a bad access never touches
  * memory. Atomics also require natural alignment, as eBPF does; wasm would
- * trap on a misaligned atomic, so that is checked first and reported as a
- * fault the same way.
+ * trap on a misaligned atomic, so that is checked after the bounds (the
+ * interpreter's order) and reported as a fault the same way.
  *
  * Atomic operations map onto the threads proposal's read-modify-write ops:
  * the 32-bit forms use `i64.atomic.rmw32.*_u`, which take the low 32 bits of
@@ -43,22 +43,28 @@ function i64Split(w: ByteWriter, v: number): ByteWriter {
   return w.u8(Op.i64Const).s64(v >>> 0, Math.floor(v / 2 ** 32));
 }
 
-/**
- * Emits the bounds check for `n` bytes at reg + off, then pushes the i32
- * address and returns the memarg offset to use.
- */
-function address(w: ByteWriter, arenaSize: number, pc: number, reg: number, off: number, n: number): number {
+/** Emits the bounds check for `n` bytes at reg + off; out of bounds calls the fault import. */
+function boundsCheck(w: ByteWriter, arenaSize: number, pc: number, reg: number, off: number, n: number, kind: number): void {
   get(w, reg);
   w.u8(Op.i64Const).s32(ARENA_RESERVED - off).u8(Op.i64Sub);
   i64Split(w, arenaSize - ARENA_RESERVED - n).u8(Op.i64GtU);
   w.u8(Op.if).u8(0x40);
-  w.u8(Op.i32Const).s32(pc).u8(Op.i32Const).s32(FaultCode.Access);
+  w.u8(Op.i32Const).s32(pc).u8(Op.i32Const).s32(kind | (n << 4));
   get(w, reg).u8(Op.i64Const).s32(off).u8(Op.i64Add);
   w.u8(Op.call).u32(F_FAULT).u8(Op.unreachable).u8(Op.end);
+}
+
+/** Pushes the i32 address of a checked access; returns the memarg offset to use. */
+function pushAddr(w: ByteWriter, reg: number, off: number): number {
   get(w, reg).u8(Op.i32WrapI64);
   if (off >= 0) return off;
   w.u8(Op.i32Const).s32(off).u8(Op.i32Add);
   return 0;
+}
+
+function address(w: ByteWriter, arenaSize: number, pc: number, reg: number, off: number, n: number, kind: number): number {
+  boundsCheck(w, arenaSize, pc, reg, off, n, kind);
+  return pushAddr(w, reg, off);
 }
 
 /** `lddw dst, imm64`. Pseudo forms arrive resolved to plain constants (engine.ts). */
@@ -88,20 +94,20 @@ export function emitMem(w: ByteWriter, ins: DecodedInsns, i: number, arenaSize: 
   if (cls === 1) {
     if (mode !== 0x60 && mode !== 0x80) throw bad("unsupported load mode");
     if (mode === 0x80 && sz === 3) throw bad("sign-extending load of 8 bytes");
-    const memOff = address(w, arenaSize, i, src, off, n);
+    const memOff = address(w, arenaSize, i, src, off, n, FaultCode.Read);
     w.u8((mode === 0x80 ? LOAD_S : LOAD_U)[sz]).u32(0).u32(memOff);
     set(w, dst);
     return;
   }
   if (cls === 2) {
     if (mode !== 0x60) throw bad("unsupported store mode");
-    const memOff = address(w, arenaSize, i, dst, off, n);
+    const memOff = address(w, arenaSize, i, dst, off, n, FaultCode.Write);
     w.u8(Op.i64Const).s32(ins.imm[i]!);
     w.u8(STORE[sz]).u32(0).u32(memOff);
     return;
   }
   if (mode === 0x60) {
-    const memOff = address(w, arenaSize, i, dst, off, n);
+    const memOff = address(w, arenaSize, i, dst, off, n, FaultCode.Write);
     get(w, src);
     w.u8(STORE[sz]).u32(0).u32(memOff);
     return;
@@ -129,15 +135,16 @@ function emitAtomic(w: ByteWriter, ins: DecodedInsns, i: number, arenaSize: numb
   const sub = n === 4 ? kind.w32 : kind.w64;
   const align = n === 4 ? 2 : 3;
 
-  // Alignment first: the address is reg + off, and only its low bits matter.
+  // Bounds, then alignment (the interpreter's order); only the low bits of
+  // the (now known to be small) address matter for the latter.
+  boundsCheck(w, arenaSize, i, dst, off, n, FaultCode.Atomic);
   get(w, dst).u8(Op.i32WrapI64).u8(Op.i32Const).s32(off).u8(Op.i32Add);
   w.u8(Op.i32Const).s32(n - 1).u8(Op.i32And);
   w.u8(Op.if).u8(0x40);
-  w.u8(Op.i32Const).s32(i).u8(Op.i32Const).s32(FaultCode.Misaligned);
+  w.u8(Op.i32Const).s32(i).u8(Op.i32Const).s32(FaultCode.Misaligned | (n << 4));
   get(w, dst).u8(Op.i64Const).s32(off).u8(Op.i64Add);
   w.u8(Op.call).u32(F_FAULT).u8(Op.unreachable).u8(Op.end);
-
-  const memOff = address(w, arenaSize, i, dst, off, n);
+  const memOff = pushAddr(w, dst, off);
   if (kind === AtomicOp.cmpxchg) {
     get(w, 0);
     get(w, src);

@@ -29,20 +29,26 @@ export const F_HELPER = 0;
 export const F_FAULT = 1;
 export const F_TAIL_PREP = 2;
 export const F_TAIL_RUN = 3;
-export const IMPORTED_FUNCS = 4;
+export const F_CALLX = 4;
+export const IMPORTED_FUNCS = 5;
 /** Global 0: the imported, immutable top of this CPU's stack area (stackBase + 8 * 512). */
 export const G_STACK_TOP = 0;
 
-/** Fault codes the `fault` import turns into ProgramFault reasons. */
+/**
+ * Fault kinds the `fault` import turns into ProgramFault reasons (the same
+ * wording as the interpreter's). The code passed is `kind | bytes << 4`.
+ */
 export const FaultCode = {
-  /** Load or store outside [ARENA_RESERVED, size). */
-  Access: 0,
+  /** Load outside [ARENA_RESERVED, size). */
+  Read: 0,
+  /** Store outside the arena. */
+  Write: 1,
+  /** Atomic outside the arena. */
+  Atomic: 2,
   /** Atomic on an address that is not a multiple of its size. */
-  Misaligned: 1,
+  Misaligned: 3,
   /** bpf-to-bpf call beyond MAX_CALL_FRAMES. */
-  CallDepth: 2,
-  /** Instruction the translator could not place (never verified). */
-  BadInsn: 3,
+  CallDepth: 4,
 } as const;
 
 /** Frames per CPU and bytes per frame (Linux's MAX_CALL_FRAMES, MAX_BPF_STACK). */

@@ -15,6 +15,7 @@
 import { BpfError, Errno } from "../../errno.js";
 import type { ArenaApi } from "../../memory/arena-api.js";
 import { MAX_TAIL_CALL_CNT } from "../../uapi.js";
+import { registerEngine } from "../engines.js";
 import { ProgramFault, type CompiledProgram, type CpuContext, type ExecutionEngine, type ProgImage } from "../engine.js";
 import { FaultCode, FRAME_BYTES, MAX_CALL_FRAMES } from "./frame.js";
 import { translate } from "./translate.js";
@@ -112,8 +113,9 @@ export class JitProgram implements CompiledProgram {
         },
         tail_prep: (mapOff: bigint, index: bigint): number => {
           const lookup = cpu.tailCallTarget;
-          if (!lookup || cpu.tailCalls >= MAX_TAIL_CALL_CNT) return 0;
-          const target = lookup(Number(u64(mapOff)), Number(BigInt.asUintN(32, index)));
+          // A map pointer above 4 GiB cannot be an arena offset: no target.
+          if (!lookup || cpu.tailCalls >= MAX_TAIL_CALL_CNT || BigInt.asUintN(64, mapOff) >> 32n !== 0n) return 0;
+          const target = lookup(Number(mapOff), Number(BigInt.asUintN(32, index)));
           if (!target) return 0;
           cpu.tailCalls++;
           pending = target;
@@ -123,6 +125,19 @@ export class JitProgram implements CompiledProgram {
           const target = pending!;
           pending = undefined;
           return target instanceof JitProgram ? target.runAt(u64(ctx), cpu, depth) : target.run(u64(ctx), cpu);
+        },
+        callx: (pc: number, depth: number, target: bigint, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint): bigint => {
+          // The interpreter's rule: a subprogram entry index is a local call, else a helper id.
+          const t = u64(target);
+          const f = t < 0x100000000n ? (instance.exports[`f${t}`] as WasmMain | undefined) : undefined;
+          if (typeof f === "function") {
+            if (depth + 1 >= MAX_CALL_FRAMES) throw new ProgramFault(pc, faultReason(FaultCode.CallDepth, 0n));
+            return f(r1, r2, r3, r4, r5, depth + 1);
+          }
+          if (t < 0x100000000n && cpu.helpers[Number(t)]) {
+            return (imports.env!.helper as Function)(Number(t), pc, depth, r1, r2, r3, r4, r5) as bigint;
+          }
+          throw new ProgramFault(pc, `callx target 0x${t.toString(16)} is neither a subprogram nor a helper`);
         },
       },
     };
@@ -147,14 +162,20 @@ export class JitProgram implements CompiledProgram {
 }
 
 function faultReason(code: number, addr: bigint): string {
-  const at = `0x${u64(addr).toString(16)}`;
-  switch (code) {
-    case FaultCode.Access:
-      return `invalid memory access at ${at}`;
+  const n = code >> 4;
+  const a = BigInt.asIntN(64, addr);
+  const at = a < 0n ? `-0x${(-a).toString(16)}` : `0x${a.toString(16)}`;
+  switch (code & 15) {
+    case FaultCode.Read:
+      return `invalid read of ${n} bytes at ${at}`;
+    case FaultCode.Write:
+      return `invalid write of ${n} bytes at ${at}`;
+    case FaultCode.Atomic:
+      return `invalid atomic access of ${n} bytes at ${at}`;
     case FaultCode.Misaligned:
-      return `misaligned atomic access at ${at}`;
+      return `misaligned atomic access of ${n} bytes at ${at}`;
     case FaultCode.CallDepth:
-      return `call stack exceeds ${MAX_CALL_FRAMES} frames`;
+      return `the call stack of ${MAX_CALL_FRAMES} frames is too deep`;
     default:
       return `fault ${code}`;
   }
@@ -206,3 +227,5 @@ export const jitEngine: ExecutionEngine = {
     return JitProgram.fromModule(compileJitModule(image.insns, arena.size), arena.size, image.name);
   },
 };
+
+registerEngine(jitEngine);

@@ -8,8 +8,9 @@
  *            2 bpf fn   (i64 r1..r5, i32 depth)         -> i64
  *            3 tail_prep(i64 map, i64 index)             -> i32
  *            4 tail_run (i32 depth, i64 ctx)             -> i64
+ *            5 callx    (i32 pc, i32 depth, i64 target, i64 r1..r5) -> i64
  *   imports  env.mem (memory pages pages shared), env.helper, env.fault,
- *            env.tail_prep, env.tail_run, env.stack_top (global i64)
+ *            env.tail_prep, env.tail_run, env.callx, env.stack_top (global i64)
  *   funcs    one per eBPF function, in program order; exported as
  *            "f<insn index of its entry>" (the main program is "f0").
  *
@@ -127,20 +128,22 @@ function assemble(pages: number, entries: readonly number[], bodies: ByteWriter[
   m.bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
 
   const fn = (params: number[], results: number[]): number[] => [0x60, params.length, ...params, results.length, ...results];
-  const types = new ByteWriter().u32(5);
+  const types = new ByteWriter().u32(6);
   types.bytes(fn([I32, I32, I32, I64, I64, I64, I64, I64], [I64]));
   types.bytes(fn([I32, I32, I64], []));
   types.bytes(fn([I64, I64, I64, I64, I64, I32], [I64]));
   types.bytes(fn([I64, I64], [I32]));
   types.bytes(fn([I32, I64], [I64]));
+  types.bytes(fn([I32, I32, I64, I64, I64, I64, I64, I64], [I64]));
   m.section(Section.type, types);
 
-  const imports = new ByteWriter().u32(6);
+  const imports = new ByteWriter().u32(7);
   imports.name("env").name("mem").u8(ExternKind.memory).u8(0x03).u32(pages).u32(pages);
   imports.name("env").name("helper").u8(ExternKind.func).u32(0);
   imports.name("env").name("fault").u8(ExternKind.func).u32(1);
   imports.name("env").name("tail_prep").u8(ExternKind.func).u32(3);
   imports.name("env").name("tail_run").u8(ExternKind.func).u32(4);
+  imports.name("env").name("callx").u8(ExternKind.func).u32(5);
   imports.name("env").name("stack_top").u8(ExternKind.global).u8(I64).u8(0);
   m.section(Section.import, imports);
 
