@@ -4,11 +4,19 @@
  * switches on the map type itself.
  */
 import type { MapOps } from "./map-ops.js";
+import { hashMapOps } from "./hash.js";
+import { percpuHashMapOps } from "./percpu-hash.js";
+import { lruHashMapOps } from "./lru-hash.js";
+import { lruPercpuHashMapOps } from "./lru-percpu-hash.js";
 import { perfEventArrayMapOps } from "./perf-event-array.js";
 
 export const mapOpsByType: ReadonlyArray<MapOps | undefined> = (() => {
   const t: (MapOps | undefined)[] = [];
   // t[MapType.Hash] = hashMapOps;  (one line per type, added with each map file)
+  t[1 /* MapType.Hash */] = hashMapOps;
+  t[5 /* MapType.PercpuHash */] = percpuHashMapOps;
+  t[9 /* MapType.LruHash */] = lruHashMapOps;
+  t[10 /* MapType.LruPercpuHash */] = lruPercpuHashMapOps;
   t[4 /* MapType.PerfEventArray */] = perfEventArrayMapOps;
   return t;
 })();

@@ -1,0 +1,340 @@
+/**
+ * Element operations of HASH, PERCPU_HASH, LRU_HASH and LRU_PERCPU_HASH: one
+ * class, four flavours, as kernel/bpf/hashtab.c shares one file. The layout
+ * and the locking rules are in layout.ts and htab-core.ts; this file adds
+ * which element an update writes and when the old one is reclaimed:
+ *
+ *  - HASH, LRU_HASH: an update writes a fresh element, links it at the head
+ *    of the bucket and unlinks the old one, all under the bucket lock, so a
+ *    reader sees the old value or the new one, never a mix. The old element
+ *    goes back to the free list (FreeList: FIFO, type-stable) or to the LRU.
+ *    BPF_F_LOCK updates of an existing element copy in place under the
+ *    value's bpf_spin_lock instead (copy_map_value_locked()).
+ *  - PERCPU_HASH, LRU_PERCPU_HASH: an update of an existing key copies into
+ *    the slots in place under the bucket lock (one CPU's slot from a program,
+ *    all slots from a syscall), as Linux does; a program on its own CPU reads
+ *    and writes its slot through the lookup pointer with no lock at all.
+ *  - LRU types pop their element before taking the bucket lock (eviction may
+ *    lock other buckets) and push replaced elements after releasing it.
+ *
+ * Each member is marked with the context that may call it.
+ */
+import { BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST } from "../../uapi.js";
+import { Errno } from "../../errno.js";
+import type { MapHeaderView, MapImpl } from "../map-ops.js";
+import { spinLock, spinUnlock } from "../../memory/spin-lock.js";
+import { BpfLru, lruTargets } from "../lru/bpf-lru.js";
+import { FreeList } from "./freelist.js";
+import { HtabCore } from "./htab-core.js";
+import { E_HASH, P_FREE, P_NSHARDS, P_OWNER, P_POOL } from "./layout.js";
+import { BPF_F_NO_COMMON_LRU } from "../../uapi.js";
+
+export interface HtabFlavour {
+  percpu: boolean;
+  lru: boolean;
+}
+
+/** check_flags(): EEXIST / ENOENT for BPF_NOEXIST / BPF_EXIST. */
+function checkFlags(old: number, flags: number): number {
+  const f = flags & ~BPF_F_LOCK;
+  if (old !== 0 && f === BPF_NOEXIST) return -Errno.EEXIST;
+  if (old === 0 && f === BPF_EXIST) return -Errno.ENOENT;
+  return 0;
+}
+
+export class HtabMap extends HtabCore implements MapImpl {
+  private readonly percpu: boolean;
+  private readonly lru: BpfLru | undefined;
+  private readonly free: FreeList | undefined;
+  private readonly prealloc: boolean;
+  private readonly owner: number;
+  private readonly lockOff: number;
+
+  constructor(m: MapHeaderView, fl: HtabFlavour) {
+    super(m, fl.lru);
+    this.percpu = fl.percpu;
+    this.lockOff = m.spinLockOff;
+    const w = m.privOff >> 2;
+    const u32 = this.u32;
+    this.prealloc = u32[w + P_POOL] !== 0;
+    this.owner = u32[w + P_OWNER]!;
+    const listsOff = u32[w + P_FREE]!;
+    const n = u32[w + P_NSHARDS]!;
+    if (fl.lru) {
+      const percpuLru = (m.flags & BPF_F_NO_COMMON_LRU) !== 0;
+      const t = lruTargets(percpuLru, this.maxEntries, m.ncpus);
+      this.lru = new BpfLru(m.arena, listsOff, percpuLru, t.targetFree, t.nrScans, (e) => this.delFromHtab(e));
+    } else {
+      this.free = new FreeList(this.i32, u32, listsOff, n);
+    }
+  }
+
+  /** The LRU accessor (alloc populates through it; tests read list counts). */
+  get lruLists(): BpfLru | undefined {
+    return this.lru;
+  }
+
+  /** The free lists (alloc populates through it). */
+  get freeList(): FreeList | undefined {
+    return this.free;
+  }
+
+  // ---- reads ---------------------------------------------------------------
+
+  /** Program: pointer to the value (this CPU's slot for per-CPU types), or 0. No lock. */
+  lookupElem(keyOff: number, cpu: number): number {
+    const e = this.lookupRaw(this.hash(keyOff), keyOff);
+    if (e === 0) return 0;
+    this.lru?.setRef(e);
+    return e + this.valOff + (this.percpu ? cpu * this.stride : 0);
+  }
+
+  /** Program: bpf_map_lookup_percpu_elem(). Per-CPU types only. */
+  lookupPercpuElem(keyOff: number, cpu: number): number {
+    if (!this.percpu || cpu < 0 || cpu >= this.ncpus) return 0;
+    return this.lookupElem(keyOff, cpu);
+  }
+
+  /** Syscall: copy the value (all CPUs' slots for per-CPU types) to `outOff`. */
+  sysLookupElem(keyOff: number, outOff: number, flags: number): number {
+    const bad = this.checkLookupFlags(flags);
+    if (bad) return bad;
+    const found = this.stableRead(keyOff, (e) => this.copyOut(e, outOff, flags));
+    return found ? 0 : -Errno.ENOENT;
+  }
+
+  /** Syscall: BPF_MAP_LOOKUP_AND_DELETE_ELEM: copy out and delete under the bucket lock. */
+  sysLookupAndDeleteElem(keyOff: number, outOff: number, flags: number): number {
+    const bad = this.checkLookupFlags(flags);
+    if (bad) return bad;
+    const hash = this.hash(keyOff);
+    const b = this.bucketOf(hash);
+    this.lockBucket(b);
+    const e = this.lookupLocked(b, hash, keyOff);
+    if (e !== 0) {
+      this.copyOut(e, outOff, flags);
+      this.unlink(b, e);
+      this.decCount();
+    }
+    this.unlockBucket(b);
+    if (e === 0) return -Errno.ENOENT;
+    this.reclaim(e, this.ncpus);
+    return 0;
+  }
+
+  /** Program: bpf_for_each_map_elem(); per-CPU types pass this CPU's slot. */
+  forEachElem(cpu: number, cb: (keyOff: number, valueOff: number) => number): number {
+    const slot = this.percpu ? cpu * this.stride : 0;
+    return this.forEachRaw((e) => cb(e + this.keyOff, e + this.valOff + slot));
+  }
+
+  // ---- writes --------------------------------------------------------------
+
+  /** Program: update; per-CPU types write `cpu`'s slot only. 0 or -errno. */
+  updateElem(keyOff: number, valueOff: number, flags: number, cpu: number): number {
+    return this.update(keyOff, valueOff, flags, cpu, false);
+  }
+
+  /** Syscall: update; per-CPU types take ncpus * round_up(value_size, 8) bytes. */
+  sysUpdateElem(keyOff: number, valueOff: number, flags: number): number {
+    // A syscall runs on some CPU; the per-CPU LRU of CPU 0 serves them all here.
+    return this.update(keyOff, valueOff, flags, this.lru ? 0 : this.ncpus, true);
+  }
+
+  /** Program or syscall: delete. 0 or -ENOENT. */
+  deleteElem(keyOff: number, cpu: number): number {
+    const hash = this.hash(keyOff);
+    const b = this.bucketOf(hash);
+    this.lockBucket(b);
+    const e = this.lookupLocked(b, hash, keyOff);
+    if (e !== 0) {
+      this.unlink(b, e);
+      this.decCount();
+    }
+    this.unlockBucket(b);
+    if (e === 0) return -Errno.ENOENT;
+    this.reclaim(e, cpu);
+    return 0;
+  }
+
+  private update(keyOff: number, valueOff: number, flags: number, cpu: number, sys: boolean): number {
+    const lockFlag = (flags & BPF_F_LOCK) !== 0;
+    const allowLock = !this.percpu && !this.lru;
+    if ((allowLock ? flags & ~BPF_F_LOCK : flags) > BPF_EXIST || flags < 0) return -Errno.EINVAL;
+    if (lockFlag && this.lockOff < 0) return -Errno.EINVAL;
+    if (this.lru) return this.percpu ? this.updateLruPercpu(keyOff, valueOff, flags, cpu, sys) : this.updateLru(keyOff, valueOff, flags, cpu);
+    const hash = this.hash(keyOff);
+    if (lockFlag) {
+      // Fast path: an existing element is updated in place under its spin lock.
+      const old = this.lookupRaw(hash, keyOff);
+      const ret = checkFlags(old, flags);
+      if (ret) return ret;
+      if (old !== 0) return this.copyInLocked(old, valueOff), 0;
+    }
+    const b = this.bucketOf(hash);
+    this.lockBucket(b);
+    try {
+      const old = this.lookupLocked(b, hash, keyOff);
+      const ret = checkFlags(old, flags);
+      if (ret) return ret;
+      if (old !== 0 && lockFlag) return this.copyInLocked(old, valueOff), 0;
+      if (old !== 0 && this.percpu) return this.copyPercpuIn(old, valueOff, cpu, sys, false), 0;
+      if (old === 0 && !this.incCount()) return -Errno.E2BIG;
+      const e = this.allocElem(cpu);
+      if (e <= 0) {
+        if (old === 0) this.decCount();
+        return e === 0 ? -Errno.E2BIG : e;
+      }
+      this.fillKey(e, hash, keyOff);
+      if (this.percpu) this.copyPercpuIn(e, valueOff, cpu, sys, true);
+      else this.copyIn(e, valueOff);
+      this.linkHead(b, e);
+      if (old !== 0) {
+        this.unlink(b, old);
+        this.free!.push(cpu, old);
+      }
+      return 0;
+    } finally {
+      this.unlockBucket(b);
+    }
+  }
+
+  private updateLru(keyOff: number, valueOff: number, flags: number, cpu: number): number {
+    const hash = this.hash(keyOff);
+    const e = this.lru!.popFree(cpu);
+    if (e === 0) return -Errno.ENOMEM;
+    this.fillKey(e, hash, keyOff);
+    this.copyIn(e, valueOff);
+    const b = this.bucketOf(hash);
+    this.lockBucket(b);
+    const old = this.lookupLocked(b, hash, keyOff);
+    const ret = checkFlags(old, flags);
+    if (ret === 0) {
+      this.linkHead(b, e);
+      if (old !== 0) this.unlink(b, old);
+      else Atomics.add(this.i32, this.countW, 1);
+    }
+    this.unlockBucket(b);
+    if (ret !== 0) this.lru!.pushFree(e);
+    else if (old !== 0) this.lru!.pushFree(old);
+    return ret;
+  }
+
+  private updateLruPercpu(keyOff: number, valueOff: number, flags: number, cpu: number, sys: boolean): number {
+    const hash = this.hash(keyOff);
+    // With BPF_EXIST no new element can be needed, so nothing is evicted for it.
+    let e = 0;
+    if ((flags & ~BPF_F_LOCK) !== BPF_EXIST) {
+      e = this.lru!.popFree(cpu);
+      if (e === 0) return -Errno.ENOMEM;
+    }
+    const b = this.bucketOf(hash);
+    this.lockBucket(b);
+    const old = this.lookupLocked(b, hash, keyOff);
+    const ret = checkFlags(old, flags);
+    if (ret === 0 && old !== 0) {
+      this.lru!.setRef(old);
+      this.copyPercpuIn(old, valueOff, cpu, sys, false);
+    } else if (ret === 0) {
+      this.fillKey(e, hash, keyOff);
+      this.copyPercpuIn(e, valueOff, cpu, sys, true);
+      this.linkHead(b, e);
+      Atomics.add(this.i32, this.countW, 1);
+      e = 0;
+    }
+    this.unlockBucket(b);
+    if (e !== 0) this.lru!.pushFree(e);
+    return ret;
+  }
+
+  /** LRU eviction (LRU lock held): unlink `e` if it is still in its bucket. */
+  private delFromHtab(e: number): boolean {
+    const b = this.bucketOf(this.u32[(e + E_HASH) >> 2]!);
+    this.lockBucket(b);
+    const found = this.unlink(b, e);
+    if (found) this.decCount();
+    this.unlockBucket(b);
+    return found;
+  }
+
+  /** An element from the pool or, without prealloc, from the arena. 0 or -ENOMEM on failure. */
+  private allocElem(cpu: number): number {
+    const e = this.free!.pop(cpu);
+    if (e !== 0 || this.prealloc) return e;
+    const off = this.arena.alloc(this.elemSize, this.owner);
+    return off < 0 ? -Errno.ENOMEM : off;
+  }
+
+  private reclaim(e: number, cpu: number): void {
+    if (this.lru) this.lru.pushFree(e);
+    else this.free!.push(cpu, e);
+  }
+
+  // ---- value copies --------------------------------------------------------
+
+  private checkLookupFlags(flags: number): number {
+    if (flags & ~BPF_F_LOCK) return -Errno.EINVAL;
+    if (flags & BPF_F_LOCK && this.lockOff < 0) return -Errno.EINVAL;
+    return 0;
+  }
+
+  /** copy_map_value(): value bytes except the bpf_spin_lock word (left as it is). */
+  private copyValue(dst: number, src: number): void {
+    const u8 = this.u8;
+    const n = this.valueSize;
+    const l = this.lockOff;
+    if (l < 0) {
+      u8.copyWithin(dst, src, src + n);
+    } else {
+      u8.copyWithin(dst, src, src + l);
+      u8.copyWithin(dst + l + 4, src + l + 4, src + n);
+    }
+  }
+
+  /** Fill a fresh element's value; its lock word starts unlocked. */
+  private copyIn(e: number, src: number): void {
+    const v = e + this.valOff;
+    this.copyValue(v, src);
+    if (this.lockOff >= 0) this.i32[(v + this.lockOff) >> 2] = 0;
+  }
+
+  private copyInLocked(e: number, src: number): void {
+    const v = e + this.valOff;
+    spinLock(this.i32, v + this.lockOff);
+    this.copyValue(v, src);
+    spinUnlock(this.i32, v + this.lockOff);
+  }
+
+  /**
+   * pcpu_copy_value()/pcpu_init_value(): a syscall writes every CPU's slot
+   * from a ncpus * stride buffer (whole strides, as Linux copies them); a
+   * program writes its own slot, and a new element's other slots are zeroed.
+   */
+  private copyPercpuIn(e: number, src: number, cpu: number, sys: boolean, fresh: boolean): void {
+    const v = e + this.valOff;
+    const s = this.stride;
+    if (sys) {
+      this.u8.copyWithin(v, src, src + s * this.ncpus);
+      return;
+    }
+    if (fresh) this.u8.fill(0, v, v + s * this.ncpus);
+    this.u8.copyWithin(v + cpu * s, src, src + this.valueSize);
+  }
+
+  /** bpf_map_copy_value() for the syscall: per-CPU slots, or the value with its lock word zeroed. */
+  private copyOut(e: number, out: number, flags: number): void {
+    const v = e + this.valOff;
+    if (this.percpu) {
+      this.u8.copyWithin(out, v, v + this.stride * this.ncpus);
+      return;
+    }
+    if (flags & BPF_F_LOCK) {
+      spinLock(this.i32, v + this.lockOff);
+      this.copyValue(out, v);
+      spinUnlock(this.i32, v + this.lockOff);
+    } else {
+      this.copyValue(out, v);
+    }
+    if (this.lockOff >= 0) this.u8.fill(0, out + this.lockOff, out + this.lockOff + 4);
+  }
+}

@@ -1,0 +1,7 @@
+/**
+ * BPF_MAP_TYPE_LRU_HASH: see hashtab/htab-map.ts for the element operations
+ * and their locking and reclamation rules, hashtab/layout.ts for the layout.
+ */
+import { makeHtabOps } from "./hashtab/htab-ops.js";
+
+export const lruHashMapOps = makeHtabOps({ percpu: false, lru: true });
