@@ -19,3 +19,6 @@ export * from "./perf/perf-output.js";
 export * from "./maps/perf-event-array.js";
 export * from "./exec/interpreter/index.js";
 export * from "./exec/engines.js";
+export * from "./helpers/helper-table.js";
+export * from "./helpers/helper-env.js";
+export * from "./helpers/trace-pipe.js";

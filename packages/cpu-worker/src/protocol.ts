@@ -1,0 +1,98 @@
+/**
+ * The CPU worker's control plane: what the machine sends when it boots a
+ * worker (`CpuBoot`, as workerData) and the calls it makes through comlink
+ * (`CpuControl`). Events never travel this way; they go through the
+ * worker's event ring in the arena (core/events/event-ring.ts).
+ *
+ * Errors cross the thread boundary on purpose, not as raw Error objects:
+ * the worker catches, serialises (`SerializedError`), and the machine
+ * rebuilds a BpfError with the same errno, name, message and stack.
+ */
+import { BpfError, Errno } from "@bpfsim/core";
+
+/** Sent once, as workerData, when the worker starts. */
+export interface CpuBoot {
+  memory: WebAssembly.Memory;
+  cpu: number;
+  ncpus: number;
+  ringOff: number;
+  hookTableOff: number;
+  statsOff: number;
+  ctxOff: number;
+  stackBase: number;
+  /** Engine name from the engine registry ("jit", "interpreter"). */
+  engine: string;
+  /** Slots taken per batch before the loop looks at the control plane again. */
+  batch: number;
+}
+
+/** A program as the worker receives it: verified instructions, or a built-in native routine. */
+export type ProgramDef =
+  | { kind: "image"; id: number; name: string; progType: number; insns: Uint8Array }
+  | { kind: "native"; id: number; name: string; progType: number };
+
+/** What `stats()` returns. */
+export interface CpuStats {
+  cpu: number;
+  state: string;
+  programs: number;
+  lastFault?: string;
+}
+
+/** The worker's API, exposed with comlink. Every method may reject with a SerializedError. */
+export interface CpuControl {
+  /** Compile (or look up) a program and cache it by id; resolves once this CPU can run it. */
+  loadProgram(def: ProgramDef): Promise<void>;
+  /** Forget a program (its last link is gone). */
+  unloadProgram(id: number): Promise<void>;
+  stats(): Promise<CpuStats>;
+  /** Drain the ring, stop the loop; resolves when the loop has exited. */
+  shutdown(): Promise<void>;
+}
+
+/** An error as it crosses threads. */
+export interface SerializedError {
+  __bpfsimError: true;
+  name: string;
+  message: string;
+  errno: number;
+  stack?: string;
+}
+
+/** Worker side: turn anything thrown into a SerializedError. */
+export function serializeError(e: unknown): SerializedError {
+  if (e instanceof BpfError) return { __bpfsimError: true, name: e.name, message: e.message, errno: e.errno, stack: e.stack };
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { __bpfsimError: true, name: err.name, message: err.message, errno: Errno.EIO, stack: err.stack };
+}
+
+/** Machine side: rebuild a BpfError (errno preserved; the worker's stack kept below ours). */
+export function reviveError(s: unknown): BpfError {
+  if (s && typeof s === "object" && (s as SerializedError).__bpfsimError) {
+    const se = s as SerializedError;
+    const msg = se.message.replace(/^E[A-Z0-9]+: /, "");
+    const e = new BpfError(se.errno, msg);
+    e.name = se.name;
+    if (se.stack) e.stack = `${e.stack}\n    --- in CPU worker ---\n${se.stack}`;
+    return e;
+  }
+  if (s instanceof BpfError) return s;
+  return new BpfError(Errno.EIO, s instanceof Error ? s.message : String(s));
+}
+
+/** Wrap a control implementation so every method rejects with a SerializedError. */
+export function serialising<T extends object>(impl: T): T {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(impl) as (keyof T & string)[]) {
+    const f = impl[k];
+    if (typeof f !== "function") continue;
+    out[k] = async (...args: unknown[]) => {
+      try {
+        return await (f as (...a: unknown[]) => unknown).apply(impl, args);
+      } catch (e) {
+        throw serializeError(e);
+      }
+    };
+  }
+  return out as T;
+}

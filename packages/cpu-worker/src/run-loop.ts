@@ -1,0 +1,299 @@
+/**
+ * One simulated CPU's run loop: take a batch from the event ring, run the
+ * programs attached to each event's hook in this CPU's context, record the
+ * results, hand the slots back. The same `CpuRunner` serves both machine
+ * modes: a worker thread drives it with `runBatch` (threads mode) and the
+ * stepped scheduler drives it one delivery at a time with `step`.
+ *
+ * Per-CPU statistics row (CPU_STATS_BYTES at statsOff + cpu * CPU_STATS_BYTES,
+ * i64 words, written only by this CPU, read by anyone):
+ *
+ *   w0 deliveries   program-visible events (a burst of n counts n)
+ *   w1 slots        ring slots taken
+ *   w2 batches
+ *   w3 faults       program runs that faulted
+ *   w4 state        CpuState
+ *   w5 runs         program runs
+ *
+ * Hook counters are accumulated in JS during a batch and stored to the
+ * hook table's row for this CPU at the end of the batch (this CPU is the
+ * row's only writer, so a store suffices; readers may lag by one batch).
+ */
+import {
+  type ArenaApi,
+  type CompiledProgram,
+  type CpuContext,
+  EV_ARG0,
+  EV_DATA_LEN,
+  EV_HDR_BYTES,
+  EV_HOOK,
+  EV_REPEAT,
+  HC_ACTION,
+  HC_BYTES_KEPT,
+  HC_EVENTS,
+  HC_FAULTS,
+  HC_NO_PROG,
+  HC_RUNS,
+  HC_TRUNCATED,
+  HC_WORDS,
+  HOOK_MAX_PROGS,
+  HookType,
+  ProgramFault,
+  ER_CAPACITY,
+  ER_HEAD,
+  ER_SLOTS,
+  ER_SLOT_BYTES,
+  ER_TAIL,
+  hookCounterIndex,
+  hookInfo,
+  hookRead,
+  hookSeq,
+} from "@bpfsim/core";
+import { buildSkBuff, buildXdpMd } from "./ctx-build.js";
+
+export const CPU_STATS_BYTES = 64;
+export const CS_DELIVERIES = 0;
+export const CS_SLOTS = 1;
+export const CS_BATCHES = 2;
+export const CS_FAULTS = 3;
+export const CS_STATE = 4;
+export const CS_RUNS = 5;
+
+export enum CpuState {
+  Booting = 0,
+  Idle = 1,
+  Running = 2,
+  Stopped = 3,
+  Dead = 4,
+}
+
+export interface CpuRunnerOptions {
+  arena: ArenaApi;
+  cpu: number;
+  ringOff: number;
+  hookTableOff: number;
+  statsOff: number;
+  /** This CPU's context area (CTX_AREA_BYTES). */
+  ctxOff: number;
+  /** The context programs run with (cpu number, stack, helpers). */
+  cpuCtx: CpuContext;
+  /** The compiled program with this id, compiled once and cached by the caller. */
+  resolveProgram(id: number): CompiledProgram | undefined;
+}
+
+interface HookEntry {
+  seq: number;
+  type: HookType;
+  target: number;
+  progs: CompiledProgram[];
+  /** Running totals for this CPU's counter row. */
+  counters: Float64Array;
+  dirty: boolean;
+}
+
+const XDP_ABORTED = 0;
+const TC_ACT_SHOT = 2;
+const TCX_NEXT = -1;
+
+export class CpuRunner {
+  readonly cpu: number;
+  private readonly o: CpuRunnerOptions;
+  private readonly hooks: (HookEntry | undefined)[] = [];
+  private readonly ids = new Uint32Array(HOOK_MAX_PROGS);
+  private readonly ctxBig: bigint;
+  private readonly statsW: number;
+  private readonly totals = new Float64Array(8);
+  /** Deliveries left of the slot at the head (stepped mode runs a burst one delivery at a time). */
+  private burstLeft = 0;
+  lastFault: string | undefined;
+
+  constructor(o: CpuRunnerOptions) {
+    this.o = o;
+    this.cpu = o.cpu;
+    this.ctxBig = BigInt(o.ctxOff);
+    this.statsW = (o.statsOff + o.cpu * CPU_STATS_BYTES) >> 3;
+  }
+
+  /** Publish this CPU's state word. */
+  setState(s: CpuState): void {
+    Atomics.store(this.o.arena.i64, this.statsW + CS_STATE, BigInt(s));
+  }
+
+  /** Published slots waiting in the ring. */
+  pending(): number {
+    const i32 = this.o.arena.i32;
+    const w = this.o.ringOff >> 2;
+    return (Atomics.load(i32, w + (ER_TAIL >> 2)) - Atomics.load(i32, w + (ER_HEAD >> 2))) >>> 0;
+  }
+
+  /**
+   * Threads mode: process up to `max` slots (every delivery of each), then
+   * release them. Returns the number of slots processed.
+   */
+  runBatch(max: number): number {
+    const { arena, ringOff } = this.o;
+    const i32 = arena.i32;
+    const rw = ringOff >> 2;
+    const head = Atomics.load(i32, rw + (ER_HEAD >> 2)) >>> 0;
+    const tail = Atomics.load(i32, rw + (ER_TAIL >> 2)) >>> 0;
+    const n = Math.min(max, (tail - head) >>> 0);
+    if (n === 0) return 0;
+    const mask = arena.u32[rw + (ER_CAPACITY >> 2)]! - 1;
+    const slotBytes = arena.u32[rw + (ER_SLOT_BYTES >> 2)]!;
+    const base = ringOff + ER_SLOTS;
+    let deliveries = 0;
+    for (let i = 0; i < n; i++) {
+      const s = base + ((head + i) & mask) * slotBytes;
+      const rep = arena.u32[(s + EV_REPEAT) >> 2]! || 1;
+      this.deliver(s, rep);
+      deliveries += rep;
+    }
+    Atomics.store(i32, rw + (ER_HEAD >> 2), (head + n) | 0);
+    this.burstLeft = 0;
+    this.totals[CS_DELIVERIES] += deliveries;
+    this.totals[CS_SLOTS] += n;
+    this.totals[CS_BATCHES] += 1;
+    this.flush();
+    return n;
+  }
+
+  /**
+   * Stepped mode: one delivery of the event at the head of the ring (a
+   * burst of n takes n steps). Returns false if the ring is empty.
+   */
+  step(): boolean {
+    const { arena, ringOff } = this.o;
+    const rw = ringOff >> 2;
+    if (this.pending() === 0) return false;
+    const head = Atomics.load(arena.i32, rw + (ER_HEAD >> 2)) >>> 0;
+    const mask = arena.u32[rw + (ER_CAPACITY >> 2)]! - 1;
+    const s = ringOff + ER_SLOTS + (head & mask) * arena.u32[rw + (ER_SLOT_BYTES >> 2)]!;
+    if (this.burstLeft === 0) this.burstLeft = arena.u32[(s + EV_REPEAT) >> 2]! || 1;
+    this.deliver(s, 1);
+    this.totals[CS_DELIVERIES] += 1;
+    if (--this.burstLeft === 0) {
+      Atomics.store(arena.i32, rw + (ER_HEAD >> 2), (head + 1) | 0);
+      this.totals[CS_SLOTS] += 1;
+      this.totals[CS_BATCHES] += 1;
+    }
+    this.flush();
+    return true;
+  }
+
+  /** The hook entry, re-read when its generation changed (seqlock, hook-table.ts). */
+  private hook(hookId: number): HookEntry {
+    const { arena, hookTableOff } = this.o;
+    let h = this.hooks[hookId];
+    const seq = hookSeq(arena, hookTableOff, hookId);
+    if (h && h.seq === seq) return h;
+    const [count, stable] = hookRead(arena, hookTableOff, hookId, this.ids);
+    const progs: CompiledProgram[] = [];
+    for (let i = 0; i < count; i++) {
+      const p = this.o.resolveProgram(this.ids[i]!);
+      if (p) progs.push(p);
+    }
+    if (!h) {
+      const info = hookInfo(arena, hookTableOff, hookId);
+      h = { seq: stable, type: info.type, target: info.target, progs, counters: new Float64Array(HC_WORDS), dirty: false };
+      // Continue from what an earlier runner on this CPU published (a restarted worker).
+      const ci = hookCounterIndex(arena, hookTableOff, hookId, this.o.cpu);
+      for (let w = 0; w < HC_WORDS; w++) h.counters[w] = Number(Atomics.load(arena.i64, ci + w));
+      this.hooks[hookId] = h;
+    } else {
+      h.seq = stable;
+      h.progs = progs;
+    }
+    return h;
+  }
+
+  /** Run the hook's programs `rep` times on the event in slot `s`. */
+  private deliver(s: number, rep: number): void {
+    const { arena, ctxOff, cpuCtx } = this.o;
+    const u32 = arena.u32;
+    const h = this.hook(u32[(s + EV_HOOK) >> 2]!);
+    const c = h.counters;
+    h.dirty = true;
+    c[HC_EVENTS] += rep;
+    const progs = h.progs;
+    const np = progs.length;
+    if (np === 0) {
+      c[HC_NO_PROG] += rep;
+      return;
+    }
+    const len = u32[(s + EV_DATA_LEN) >> 2]!;
+    const dataOff = s + EV_HDR_BYTES;
+    const arg0 = u32[(s + EV_ARG0) >> 2]!;
+    const type = h.type;
+    let ctx = this.ctxBig;
+    for (let r = 0; r < rep; r++) {
+      switch (type) {
+        case HookType.Xdp: {
+          buildXdpMd(arena, ctxOff, dataOff, len, h.target, arg0);
+          const act = this.runOne(progs[0]!, ctx, h, XDP_ABORTED);
+          c[HC_ACTION + (act >>> 0 <= 4 ? act : XDP_ABORTED)] += 1;
+          break;
+        }
+        case HookType.TcIngress:
+        case HookType.TcEgress: {
+          buildSkBuff(arena, ctxOff, dataOff, len, h.target, arg0 & 0xffff, arg0 >>> 16);
+          let act = TCX_NEXT;
+          for (let i = 0; i < np && act === TCX_NEXT; i++) act = this.runOne(progs[i]!, ctx, h, TC_ACT_SHOT);
+          // All programs said "next": the packet passes (TC_ACT_OK), as tcx does.
+          if (act === TCX_NEXT) act = 0;
+          c[HC_ACTION + 1 + (act >= -1 && act <= 7 ? act : TC_ACT_SHOT)] += 1;
+          break;
+        }
+        case HookType.SocketFilter: {
+          buildSkBuff(arena, ctxOff, dataOff, len, h.target, 0, arg0);
+          // One filter per socket (SO_ATTACH_BPF replaces); r0 = bytes to keep.
+          const keep = Math.min(this.runOne(progs[0]!, ctx, h, 0) >>> 0, len);
+          c[HC_ACTION + (keep === 0 ? 0 : 1)] += 1;
+          c[HC_BYTES_KEPT] += keep;
+          if (keep > 0 && keep < len) c[HC_TRUNCATED] += 1;
+          break;
+        }
+        default: {
+          // Tracing hooks: the payload is the context (pt_regs, record, args,
+          // bpf_perf_event_data); every program runs, r0 is only counted.
+          ctx = BigInt(dataOff);
+          for (let i = 0; i < np; i++) {
+            const ret = this.runOne(progs[i]!, ctx, h, 0);
+            c[HC_ACTION + (ret === 0 ? 0 : 1)] += 1;
+          }
+        }
+      }
+    }
+  }
+
+  /** Run one program; a fault counts and yields `onFault` (Linux treats an aborted XDP run as XDP_ABORTED). */
+  private runOne(p: CompiledProgram, ctx: bigint, h: HookEntry, onFault: number): number {
+    const cpuCtx = this.o.cpuCtx;
+    cpuCtx.tailCalls = 0;
+    h.counters[HC_RUNS] += 1;
+    this.totals[CS_RUNS] += 1;
+    try {
+      return Number(BigInt.asIntN(32, p.run(ctx, cpuCtx)));
+    } catch (e) {
+      if (!(e instanceof ProgramFault)) throw e;
+      h.counters[HC_FAULTS] += 1;
+      this.totals[CS_FAULTS] += 1;
+      this.lastFault = e.message;
+      return onFault;
+    }
+  }
+
+  /** Store this CPU's running totals (hook rows and the stats row). */
+  private flush(): void {
+    const { arena, hookTableOff, cpu } = this.o;
+    const i64 = arena.i64;
+    for (let id = 0; id < this.hooks.length; id++) {
+      const h = this.hooks[id];
+      if (!h || !h.dirty) continue;
+      h.dirty = false;
+      const ci = hookCounterIndex(arena, hookTableOff, id, cpu);
+      for (let w = 0; w < HC_WORDS; w++) if (h.counters[w] !== 0) Atomics.store(i64, ci + w, BigInt(h.counters[w]!));
+    }
+    for (let w = 0; w < CS_STATE; w++) Atomics.store(i64, this.statsW + w, BigInt(this.totals[w]!));
+    Atomics.store(i64, this.statsW + CS_RUNS, BigInt(this.totals[CS_RUNS]!));
+  }
+}

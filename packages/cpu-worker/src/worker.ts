@@ -1,0 +1,98 @@
+/**
+ * Entry of a CPU worker thread: one simulated CPU.
+ *
+ * It maps the machine's arena, then loops: take a batch from its event ring,
+ * run it, repeat; with nothing to do it sleeps on the ring's doorbell. It
+ * sleeps with Atomics.waitAsync rather than Atomics.wait so that the
+ * control plane (comlink messages: load a program, stats, shutdown) is
+ * still served while the CPU is idle, and while busy it yields to the event
+ * loop every few milliseconds for the same reason. The per-event path never
+ * touches the event loop.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { expose } from "comlink";
+import { Arena, ER_DOORBELL, ringClosed } from "@bpfsim/core";
+import { makeCpuContext, wallClock } from "./cpu-context.js";
+import { nodeEndpoint } from "./endpoint.js";
+import { ProgramCache } from "./programs.js";
+import { serialising, type CpuBoot, type CpuControl, type ProgramDef } from "./protocol.js";
+import { CpuRunner, CpuState } from "./run-loop.js";
+
+const boot = workerData as CpuBoot;
+const arena = Arena.attach(boot.memory);
+const programs = new ProgramCache(arena, boot.engine);
+const cpuCtx = makeCpuContext({ arena, cpu: boot.cpu, ncpus: boot.ncpus, stackBase: boot.stackBase, clock: wallClock(process.hrtime.bigint()) });
+const runner = new CpuRunner({
+  arena,
+  cpu: boot.cpu,
+  ringOff: boot.ringOff,
+  hookTableOff: boot.hookTableOff,
+  statsOff: boot.statsOff,
+  ctxOff: boot.ctxOff,
+  cpuCtx,
+  resolveProgram: (id) => programs.get(id),
+});
+
+type WaitAsync = (ta: Int32Array, index: number, value: number, timeout?: number) => { async: boolean; value: Promise<string> | string };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+const YIELD_MS = 4;
+const IDLE_WAIT_MS = 100;
+let stopping = false;
+
+async function loop(): Promise<void> {
+  const i32 = arena.i32;
+  const dw = (boot.ringOff + ER_DOORBELL) >> 2;
+  let since = performance.now();
+  runner.setState(CpuState.Running);
+  for (;;) {
+    const n = runner.runBatch(boot.batch);
+    if (n > 0) {
+      if (performance.now() - since > YIELD_MS) {
+        await new Promise((r) => setImmediate(r));
+        since = performance.now();
+      }
+      continue;
+    }
+    if (stopping || ringClosed(arena, boot.ringOff)) break;
+    // The doorbell handshake of event-ring.ts, with an asynchronous wait.
+    Atomics.store(i32, dw, 1);
+    if (runner.pending() === 0 && !ringClosed(arena, boot.ringOff)) {
+      runner.setState(CpuState.Idle);
+      const r = waitAsync(i32, dw, 1, IDLE_WAIT_MS);
+      if (r.async) await r.value;
+      runner.setState(CpuState.Running);
+    }
+    Atomics.store(i32, dw, 0);
+    since = performance.now();
+  }
+  runner.setState(CpuState.Stopped);
+}
+
+const done = loop();
+
+const control: CpuControl = {
+  async loadProgram(def: ProgramDef) {
+    programs.load(def);
+  },
+  async unloadProgram(id: number) {
+    programs.delete(id);
+  },
+  async stats() {
+    return { cpu: boot.cpu, state: stopping ? "stopping" : "running", programs: programs.size, lastFault: runner.lastFault };
+  },
+  async shutdown() {
+    stopping = true;
+    await done;
+  },
+};
+
+done.catch((e: unknown) => {
+  // A bug in the run loop (not a program fault): mark the CPU dead and let
+  // the machine see the error through the worker's 'error' event.
+  runner.setState(CpuState.Dead);
+  setImmediate(() => {
+    throw e;
+  });
+});
+
+expose(serialising(control), nodeEndpoint(parentPort!));
