@@ -1,2 +1,12 @@
 export {};
 export * from "./asm/index.js";
+export * from "./object.js";
+export * from "./spec/spec-types.js";
+export * from "./spec/section-names.js";
+export { internalMapName } from "./spec/data-maps.js";
+export { adjustRingbufSize } from "./spec/btf-maps.js";
+export * from "./elf/elf-file.js";
+export * from "./btf/btf-types.js";
+export * from "./btf/btf-resolve.js";
+export { parseBtf, btfString } from "./btf/parse-btf.js";
+export * from "./btf/parse-btf-ext.js";
