@@ -92,6 +92,15 @@ export interface MapImpl {
   forEachElem?(cpu: number, cb: (keyOff: number, valueOff: number) => number): number;
   /** Number of live elements (for tests and info). */
   count?(): number;
+  /**
+   * Syscall, maps whose values are fds of other objects (prog array,
+   * map-in-map): store the object the user's fd names at `keyOff`. The
+   * syscall layer reads the u32 fd from the user's value, resolves it in the
+   * calling process to an object slot with a reference taken (Linux's
+   * map_fd_get_ptr) and hands that reference over: the map keeps it on
+   * success and drops it on error. 0 or -errno.
+   */
+  sysUpdateFdElem?(keyOff: number, objSlot: number, flags: number): number;
 }
 
 /** The stateless ops table of one map type. */
@@ -123,6 +132,11 @@ export interface MapOps {
    * fails with ENOTSUPP, as in Linux.
    */
   batchOps?: MapBatchOps;
+  /**
+   * Any thread: the arena region user space may mmap (BPF_F_MMAPABLE), or
+   * -errno. Absent: the type cannot be mapped (ENOTSUPP).
+   */
+  mmapRegion?(m: MapHeaderView): { off: number; bytes: number } | number;
 }
 
 /** The batch commands a map type supports (see `MapOps.batchOps`). */
