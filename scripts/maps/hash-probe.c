@@ -166,7 +166,11 @@ int main(void) {
   k = 1; printf("hash.lookup_and_delete_flags2 %d\n", lookup_and_delete(fd, &k, &out, 2));
   k = 1; printf("hash.lookup_and_delete %d\n", lookup_and_delete(fd, &k, &out, 0));
   k = 1; printf("hash.lookup_after_lad %d\n", lookup(fd, &k, &out, 0));
-  k = 77; uint32_t nk; printf("hash.next_missing %d first=%u\n", next_key(fd, &k, &nk), nk);
+  /* A key that is not in the map restarts the walk at the first key. */
+  uint32_t nk, first;
+  next_key(fd, NULL, &first);
+  k = 77; int nr = next_key(fd, &k, &nk);
+  printf("hash.next_missing %d restarts_at_first=%d\n", nr, nk == first);
   close(fd);
 
   fd = create(H, 4, 8, 4, BPF_F_NO_PREALLOC);
@@ -205,7 +209,7 @@ int main(void) {
     for (k = 0; k <= maxes[t]; k++) update(fd, &k, pv, BPF_ANY);
     int n = 0; uint32_t cur; int r = next_key(fd, NULL, &nk);
     while (r == 0) { n++; cur = nk; r = next_key(fd, &cur, &nk); }
-    printf("lru.evict_round max=%u flags=%u live_after_max_plus_1=%d\n", maxes[t], flags, n);
+    printf("lru.evict_round.max%u.flags%u %d\n", maxes[t], flags, n);
     close(fd);
   }
 

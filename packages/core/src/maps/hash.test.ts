@@ -1,0 +1,12 @@
+import { describe, expect, it } from "vitest";
+import { Arena } from "../memory/arena.js";
+import { runSimProbe } from "../../../../test/maps/hash-probe-sim.js";
+import { KERNEL_NCPUS, kernelFacts, parseFacts } from "../../../../test/maps/hash-kernel-facts.js";
+
+describe("hash map family against recorded Linux 6.18 answers", () => {
+  const arena = Arena.create({ size: 64 << 20 });
+  const sim = runSimProbe(arena, KERNEL_NCPUS);
+  const facts = parseFacts(kernelFacts);
+  for (const [name, want] of facts) it(name, () => expect(sim.get(name)).toBe(want));
+  it("covers every recorded fact", () => expect([...facts.keys()].filter((n) => !sim.has(n))).toEqual([]));
+});
