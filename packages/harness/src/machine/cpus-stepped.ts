@@ -1,0 +1,51 @@
+/**
+ * Stepped mode: every CPU's run loop on the calling thread, and a seeded
+ * scheduler that picks which CPU performs the next delivery. Granularity: one
+ * delivery — one event (one repetition of a burst) with every program its
+ * hook runs — so programs on different CPUs interleave between events, not
+ * between instructions. The same seed and the same pushes give the same
+ * order, so a failing run replays exactly.
+ */
+import type { CpuRunner } from "@bpfsim/cpu-worker";
+import { Rng } from "./rng.js";
+
+export class SteppedScheduler {
+  private readonly rng: Rng;
+  /** CPU numbers in the order they ran (kept only when tracing). */
+  readonly trace: number[] | undefined;
+  steps = 0;
+
+  constructor(
+    private readonly runners: CpuRunner[],
+    seed: number,
+    keepTrace = false,
+  ) {
+    this.rng = new Rng(seed);
+    this.trace = keepTrace ? [] : undefined;
+  }
+
+  /** One delivery on a randomly chosen CPU with work. False when every ring is empty. */
+  step(): boolean {
+    let ready = 0;
+    for (const r of this.runners) if (r.pending() > 0) ready++;
+    if (ready === 0) return false;
+    let k = this.rng.below(ready);
+    for (const r of this.runners) {
+      if (r.pending() === 0) continue;
+      if (k-- === 0) {
+        r.step();
+        this.steps++;
+        this.trace?.push(r.cpu);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Run until every ring is empty or `maxSteps` deliveries ran; returns the deliveries made. */
+  run(maxSteps = Infinity): number {
+    let n = 0;
+    while (n < maxSteps && this.step()) n++;
+    return n;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Naming attach points: what an eBPF developer writes (an interface and a
+ * direction, a function name, a tracepoint "category:name") turned into the
+ * (HookType, target) pair the hook table stores. Interfaces are numbered as
+ * on a fresh Linux box (lo = 1, then eth0 = 2, ...); functions and
+ * tracepoints get ids in the order the machine first meets them.
+ */
+import { BpfError, Errno, HookType, ProgType } from "@bpfsim/core";
+
+export type HookSpec =
+  | { type: "xdp"; ifindex: number }
+  | { type: "tc"; ifindex: number; direction: "ingress" | "egress" }
+  | { type: "socket"; socket: number }
+  | { type: "kprobe"; fn: string }
+  | { type: "kretprobe"; fn: string }
+  | { type: "tracepoint"; name: string }
+  | { type: "raw_tracepoint"; name: string }
+  | { type: "perf_event"; name?: string };
+
+/** The program type each kind of hook accepts (BPF_PROG_TYPE_*). */
+export function progTypesFor(spec: HookSpec): readonly number[] {
+  switch (spec.type) {
+    case "xdp":
+      return [ProgType.Xdp];
+    case "tc":
+      return [ProgType.SchedCls, ProgType.SchedAct];
+    case "socket":
+      return [ProgType.SocketFilter];
+    case "kprobe":
+    case "kretprobe":
+      return [ProgType.Kprobe];
+    case "tracepoint":
+      return [ProgType.Tracepoint];
+    case "raw_tracepoint":
+      return [ProgType.RawTracepoint];
+    case "perf_event":
+      return [ProgType.PerfEvent];
+  }
+}
+
+/** Names to numbers for functions and tracepoints, per machine. */
+export class SymbolTable {
+  private readonly ids = new Map<string, number>();
+  id(name: string): number {
+    if (!name || name.length > 255) throw new BpfError(Errno.EINVAL, `bad symbol name '${name}'`);
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      id = this.ids.size + 1;
+      this.ids.set(name, id);
+    }
+    return id;
+  }
+}
+
+/** (HookType, target) for a spec. */
+export function hookKey(spec: HookSpec, syms: SymbolTable): [HookType, number] {
+  switch (spec.type) {
+    case "xdp":
+      return [HookType.Xdp, checkIfindex(spec.ifindex)];
+    case "tc":
+      return [spec.direction === "egress" ? HookType.TcEgress : HookType.TcIngress, checkIfindex(spec.ifindex)];
+    case "socket":
+      return [HookType.SocketFilter, spec.socket >>> 0];
+    case "kprobe":
+      return [HookType.Kprobe, syms.id(spec.fn)];
+    case "kretprobe":
+      return [HookType.Kretprobe, syms.id(spec.fn)];
+    case "tracepoint":
+      return [HookType.Tracepoint, syms.id(`tp:${spec.name}`)];
+    case "raw_tracepoint":
+      return [HookType.RawTracepoint, syms.id(`tp:${spec.name}`)];
+    case "perf_event":
+      return [HookType.PerfEvent, syms.id(`perf:${spec.name ?? "cpu-clock"}`)];
+  }
+}
+
+function checkIfindex(i: number): number {
+  if (!Number.isInteger(i) || i < 1) throw new BpfError(Errno.ENODEV, `no interface with ifindex ${i}`);
+  return i;
+}

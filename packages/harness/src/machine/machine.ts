@@ -1,0 +1,344 @@
+/**
+ * The machine: N simulated CPUs, one arena, the hook table, event rings and
+ * a clock, in either mode:
+ *  - "threads": one worker thread per CPU, truly parallel (stress, load);
+ *  - "stepped": all CPUs on this thread, a seeded scheduler choosing the CPU
+ *    of every delivery (reproducible; see cpus-stepped.ts).
+ *
+ * Arena layout the machine adds (all KERNEL_OWNER allocations):
+ *   hook table (hook-table.ts), one event ring per CPU (event-ring.ts), one
+ *   CPU statistics row per CPU (run-loop.ts), one context area and one stack
+ *   area per CPU.
+ */
+import {
+  Arena,
+  BpfError,
+  Errno,
+  HC_WORDS,
+  KERNEL_OWNER,
+  STACK_AREA_BYTES,
+  eventRingBytes,
+  eventRingInit,
+  hookCounter,
+  hookGetOrCreate,
+  hookTableBytes,
+  hookTableInit,
+  ringClose,
+  ringPush,
+  ringRoom,
+  type EventDesc,
+} from "@bpfsim/core";
+import {
+  CPU_STATS_BYTES,
+  CS_BATCHES,
+  CS_DELIVERIES,
+  CS_FAULTS,
+  CS_RUNS,
+  CS_SLOTS,
+  CS_STATE,
+  CTX_AREA_BYTES,
+  CpuRunner,
+  CpuState,
+  ProgramCache,
+  makeCpuContext,
+  type CpuBoot,
+  type ProgramDef,
+} from "@bpfsim/cpu-worker";
+import { SteppedScheduler } from "./cpus-stepped.js";
+import { loadOnAll, startCpuThreads, stopCpuThreads, type CpuHandle } from "./cpus-threads.js";
+import { hookKey, SymbolTable, type HookSpec } from "./hooks.js";
+import { Links } from "./links.js";
+
+export interface MachineOptions {
+  cpus: number;
+  mode?: "threads" | "stepped";
+  /** Seed of the stepped scheduler and of bpf_get_prandom_u32. Default 1. */
+  seed?: number;
+  /** Arena bytes (multiple of 64 KiB). Default 64 MiB. */
+  arenaSize?: number;
+  /** Execution engine: "jit" (default) or "interpreter". */
+  engine?: string;
+  /** Slots per CPU event ring (power of two). Default 1024. */
+  ringSlots?: number;
+  /** Bytes per event slot (header + payload). Default 1600: a full Ethernet frame fits. */
+  slotBytes?: number;
+  /** Slots a worker takes per batch. Default 256. */
+  batch?: number;
+  /** Hook table capacity. Default 64. */
+  maxHooks?: number;
+}
+
+/** A hook's results summed over CPUs (and per CPU). */
+export interface HookCounters {
+  events: bigint;
+  runs: bigint;
+  /** By action: XDP action, or tc action + 1, or [dropped, kept] for socket filters. */
+  actions: bigint[];
+  faults: bigint;
+  perCpu: bigint[][];
+}
+
+export interface CpuFigures {
+  cpu: number;
+  deliveries: bigint;
+  slots: bigint;
+  batches: bigint;
+  faults: bigint;
+  runs: bigint;
+  state: CpuState;
+}
+
+export class Machine {
+  readonly ncpus: number;
+  readonly mode: "threads" | "stepped";
+  readonly seed: number;
+  readonly engine: string;
+  readonly arena: Arena;
+  readonly hookTableOff: number;
+  readonly statsOff: number;
+  readonly ringOffs: number[] = [];
+  readonly syms = new SymbolTable();
+  readonly links: Links;
+  /** Errors of CPUs that died, by CPU. */
+  readonly cpuErrors = new Map<number, BpfError>();
+  private readonly programs = new Map<number, ProgramDef>();
+  private nextProgId = 1;
+  private threads: CpuHandle[] = [];
+  private runners: CpuRunner[] = [];
+  private scheduler: SteppedScheduler | undefined;
+  private deathListeners: ((cpu: number, err: BpfError) => void)[] = [];
+  private down = false;
+
+  private constructor(o: Required<MachineOptions>, arena: Arena) {
+    this.ncpus = o.cpus;
+    this.mode = o.mode;
+    this.seed = o.seed;
+    this.engine = o.engine;
+    this.arena = arena;
+    const alloc = (bytes: number) => {
+      const off = arena.alloc(bytes, KERNEL_OWNER);
+      if (off < 0) throw new BpfError(Errno.ENOMEM, "machine boot: arena too small");
+      arena.u8.fill(0, off, off + bytes);
+      return off;
+    };
+    this.hookTableOff = alloc(hookTableBytes(o.maxHooks, o.cpus));
+    hookTableInit(arena, this.hookTableOff, o.maxHooks, o.cpus);
+    this.statsOff = alloc(o.cpus * CPU_STATS_BYTES);
+    for (let c = 0; c < o.cpus; c++) {
+      const r = alloc(eventRingBytes(o.ringSlots, o.slotBytes));
+      eventRingInit(arena, r, o.ringSlots, o.slotBytes);
+      this.ringOffs.push(r);
+    }
+    this.links = new Links(arena, this.hookTableOff, (id) => this.programs.get(id));
+  }
+
+  /** Boot a machine. In threads mode, resolves once every CPU worker is online. */
+  static async create(opts: MachineOptions): Promise<Machine> {
+    const o: Required<MachineOptions> = {
+      mode: "threads",
+      seed: 1,
+      arenaSize: 64 * 1024 * 1024,
+      engine: "jit",
+      ringSlots: 1024,
+      slotBytes: 1600,
+      batch: 256,
+      maxHooks: 64,
+      ...opts,
+    };
+    if (!Number.isInteger(o.cpus) || o.cpus < 1 || o.cpus > 256) throw new BpfError(Errno.EINVAL, `cpus must be an integer in [1, 256], got ${o.cpus}`);
+    if (o.mode !== "threads" && o.mode !== "stepped") throw new BpfError(Errno.EINVAL, `mode must be "threads" or "stepped"`);
+    const arena = Arena.create({ size: o.arenaSize, defaultMemlock: Infinity });
+    const m = new Machine(o, arena);
+    const boots: CpuBoot[] = [];
+    for (let c = 0; c < o.cpus; c++) {
+      const ctxOff = arena.alloc(CTX_AREA_BYTES, KERNEL_OWNER);
+      const stackBase = arena.alloc(STACK_AREA_BYTES, KERNEL_OWNER);
+      if (ctxOff < 0 || stackBase < 0) throw new BpfError(Errno.ENOMEM, "machine boot: arena too small");
+      boots.push({
+        memory: arena.memory, cpu: c, ncpus: o.cpus, ringOff: m.ringOffs[c]!, hookTableOff: m.hookTableOff,
+        statsOff: m.statsOff, ctxOff, stackBase, engine: o.engine, batch: o.batch,
+      });
+    }
+    if (o.mode === "threads") {
+      m.threads = await startCpuThreads(boots, (cpu, err) => m.cpuDied(cpu, err));
+    } else {
+      const cache = new ProgramCache(arena, o.engine);
+      m.stepCache = cache;
+      let simNs = 0n;
+      const clock = { monoNs: () => simNs, bootNs: () => simNs, taiNs: () => simNs, hz: 250 };
+      m.runners = boots.map(
+        (b) =>
+          new CpuRunner({
+            arena, cpu: b.cpu, ringOff: b.ringOff, hookTableOff: b.hookTableOff, statsOff: b.statsOff, ctxOff: b.ctxOff,
+            cpuCtx: makeCpuContext({ arena, cpu: b.cpu, ncpus: o.cpus, stackBase: b.stackBase, clock, seed: o.seed }),
+            resolveProgram: (id) => cache.get(id),
+          }),
+      );
+      m.scheduler = new SteppedScheduler(m.runners, o.seed);
+      // Simulated time advances 1 µs per delivery.
+      const step = m.scheduler.step.bind(m.scheduler);
+      m.scheduler.step = () => {
+        simNs += 1000n;
+        return step();
+      };
+    }
+    return m;
+  }
+
+  private stepCache: ProgramCache | undefined;
+
+  /** Stepped mode's scheduler (undefined in threads mode). */
+  get stepped(): SteppedScheduler | undefined {
+    return this.scheduler;
+  }
+
+  /** Be told when a CPU dies (its worker crashed or was terminated). */
+  onCpuDeath(fn: (cpu: number, err: BpfError) => void): void {
+    this.deathListeners.push(fn);
+  }
+
+  private cpuDied(cpu: number, err: BpfError): void {
+    this.cpuErrors.set(cpu, err);
+    Atomics.store(this.arena.i64, ((this.statsOff + cpu * CPU_STATS_BYTES) >> 3) + CS_STATE, BigInt(CpuState.Dead));
+    for (const f of this.deathListeners) f(cpu, err);
+  }
+
+  /**
+   * Make a program runnable on every CPU; returns its id. Programs are
+   * compiled once per CPU thread and cached by id.
+   */
+  async loadProgram(def: Omit<ProgramDef, "id"> & { id?: number }): Promise<number> {
+    this.live();
+    const id = def.id ?? this.nextProgId++;
+    const full = { ...def, id } as ProgramDef;
+    if (this.mode === "threads") await loadOnAll(this.threads, full);
+    else this.stepCache!.load(full);
+    this.programs.set(id, full);
+    return id;
+  }
+
+  /** The hook id for an attach point, created on first use. */
+  hookId(spec: HookSpec): number {
+    const [type, target] = hookKey(spec, this.syms);
+    return hookGetOrCreate(this.arena, this.hookTableOff, type, target);
+  }
+
+  /** Attach a loaded program; returns the link id. Linux's rules per hook: see links.ts. */
+  attach(progId: number, spec: HookSpec): number {
+    this.live();
+    return this.links.create(progId, spec, this.hookId(spec));
+  }
+
+  /** Detach a link. After this returns, each CPU runs the program for at most the event it is in. */
+  detach(linkId: number): void {
+    this.links.destroy(linkId);
+  }
+
+  /**
+   * Push events to `cpu`'s ring, waiting for room when it is full (threads:
+   * the CPU drains it; stepped: the scheduler runs until there is room).
+   */
+  async send(cpu: number, events: readonly EventDesc[]): Promise<void> {
+    this.live();
+    const ring = this.ringOff(cpu);
+    let from = 0;
+    while (from < events.length) {
+      from += ringPush(this.arena, ring, events, from);
+      if (from >= events.length) break;
+      if (this.scheduler) {
+        this.scheduler.step();
+      } else {
+        if (this.cpuErrors.has(cpu)) throw new BpfError(Errno.EIO, `cpu ${cpu} is dead; ${events.length - from} events not delivered`);
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+  }
+
+  /** Push without waiting; returns how many fitted. */
+  trySend(cpu: number, events: readonly EventDesc[], from = 0): number {
+    return ringPush(this.arena, this.ringOff(cpu), events, from);
+  }
+
+  private ringOff(cpu: number): number {
+    const r = this.ringOffs[cpu];
+    if (r === undefined) throw new BpfError(Errno.EINVAL, `no cpu ${cpu} (machine has ${this.ncpus})`);
+    return r;
+  }
+
+  /**
+   * Wait until every live CPU has processed everything pushed so far
+   * (stepped: run the scheduler until all rings are empty).
+   */
+  async drain(): Promise<void> {
+    if (this.scheduler) {
+      this.scheduler.run();
+      return;
+    }
+    for (;;) {
+      let busy = false;
+      for (let c = 0; c < this.ncpus; c++) {
+        if (this.cpuErrors.has(c)) continue;
+        if (ringRoom(this.arena, this.ringOffs[c]!) !== this.capacity(c)) busy = true;
+      }
+      if (!busy) return;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
+  private capacity(cpu: number): number {
+    return this.arena.u32[(this.ringOffs[cpu]! + 16) >> 2]!;
+  }
+
+  /** A hook's results. */
+  counters(hookId: number): HookCounters {
+    const w = (word: number) => hookCounter(this.arena, this.hookTableOff, hookId, word);
+    const perCpu: bigint[][] = [];
+    for (let c = 0; c < this.ncpus; c++) {
+      const row: bigint[] = [];
+      for (let k = 0; k < HC_WORDS; k++) row.push(hookCounter(this.arena, this.hookTableOff, hookId, k, c));
+      perCpu.push(row);
+    }
+    return { events: w(0), runs: w(1), actions: [2, 3, 4, 5, 6, 7, 8, 9, 10].map(w), faults: w(11), perCpu };
+  }
+
+  /** Per-CPU figures from the CPU statistics rows. */
+  cpuFigures(): CpuFigures[] {
+    const out: CpuFigures[] = [];
+    for (let c = 0; c < this.ncpus; c++) {
+      const b = (this.statsOff + c * CPU_STATS_BYTES) >> 3;
+      const g = (w: number) => Atomics.load(this.arena.i64, b + w);
+      out.push({
+        cpu: c, deliveries: g(CS_DELIVERIES), slots: g(CS_SLOTS), batches: g(CS_BATCHES), faults: g(CS_FAULTS),
+        runs: g(CS_RUNS), state: Number(g(CS_STATE)) as CpuState,
+      });
+    }
+    return out;
+  }
+
+  /** Test hook: terminate a CPU's worker abruptly (threads mode), as a crash would. */
+  async killCpu(cpu: number): Promise<void> {
+    const h = this.threads[cpu];
+    if (!h) throw new BpfError(Errno.EINVAL, `no worker for cpu ${cpu}`);
+    const err = new BpfError(Errno.EIO, `cpu ${cpu} terminated`);
+    h.dead = err;
+    await h.worker.terminate();
+    this.cpuDied(cpu, err);
+  }
+
+  private live(): void {
+    if (this.down) throw new BpfError(Errno.ESRCH, "machine is shut down");
+  }
+
+  /** Stop every CPU and release the arena. Idempotent. */
+  async shutdown(): Promise<void> {
+    if (this.down) return;
+    this.down = true;
+    for (const r of this.ringOffs) ringClose(this.arena, r);
+    if (this.threads.length) await stopCpuThreads(this.threads);
+  }
+}
+
+/** Boot a machine (see `Machine`). */
+export function createMachine(opts: MachineOptions): Promise<Machine> {
+  return Machine.create(opts);
+}
