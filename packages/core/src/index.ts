@@ -22,3 +22,4 @@ export * from "./exec/engines.js";
 export * from "./helpers/helper-table.js";
 export * from "./helpers/helper-env.js";
 export * from "./helpers/trace-pipe.js";
+export * from "./kernel/index.js";

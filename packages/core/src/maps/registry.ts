@@ -9,6 +9,8 @@ import { percpuHashMapOps } from "./percpu-hash.js";
 import { lruHashMapOps } from "./lru-hash.js";
 import { lruPercpuHashMapOps } from "./lru-percpu-hash.js";
 import { perfEventArrayMapOps } from "./perf-event-array.js";
+import { arrayMapOps } from "./array.js";
+import { percpuArrayMapOps } from "./percpu-array.js";
 
 export const mapOpsByType: ReadonlyArray<MapOps | undefined> = (() => {
   const t: (MapOps | undefined)[] = [];
@@ -18,6 +20,8 @@ export const mapOpsByType: ReadonlyArray<MapOps | undefined> = (() => {
   t[9 /* MapType.LruHash */] = lruHashMapOps;
   t[10 /* MapType.LruPercpuHash */] = lruPercpuHashMapOps;
   t[4 /* MapType.PerfEventArray */] = perfEventArrayMapOps;
+  t[2 /* MapType.Array */] = arrayMapOps;
+  t[6 /* MapType.PercpuArray */] = percpuArrayMapOps;
   return t;
 })();
 

@@ -1,0 +1,254 @@
+/**
+ * The map element commands of bpf(): LOOKUP, UPDATE, DELETE, GET_NEXT_KEY,
+ * LOOKUP_AND_DELETE, FREEZE. Each follows its function in
+ * kernel/bpf/syscall.c check for check, in the same order:
+ *
+ *   flags -> fd (EBADF; EINVAL if not a map) -> fmode / frozen (EPERM) ->
+ *   BPF_F_LOCK without a spin lock (EINVAL) -> copy key (EFAULT) -> op.
+ *
+ * Keys and values are copied from the caller's Uint8Arrays into this
+ * thread's scratch block in the arena, then the type's `MapImpl` runs on
+ * offsets; results are copied back. A member the type lacks gives EINVAL
+ * (ENOTSUPP for lookup-and-delete, as Linux answers for types other than
+ * hash, queue and stack).
+ *
+ * Writers raise the map's write-active count around the operation, so that
+ * FREEZE racing with an update fails with EBUSY instead of freezing a map
+ * with a write in flight (bpf_map_write_active_inc in Linux).
+ *
+ * Who may call: syscall context, any thread.
+ */
+import { Errno } from "../errno.js";
+import { roundUp8 } from "../maps/map-ops.js";
+import { spinLock, spinUnlock } from "../memory/spin-lock.js";
+import { BPF_F_LOCK } from "../uapi.js";
+import type { MapHandle } from "./kernel.js";
+import { FMODE_CAN_READ, FMODE_CAN_WRITE, M_FREEZE_LOCK, M_FROZEN, M_WRITE_ACTIVE } from "./layout.js";
+import type { Process } from "./process.js";
+
+type Buf = Uint8Array | null | undefined;
+
+/** bpf_map_value_size(): bytes of a value as user space sees it. */
+export function sysValueSize(h: MapHandle): number {
+  if (h.ops.sysValueSize) return h.ops.sysValueSize(h.hdr);
+  if (h.impl.lookupPercpuElem) return h.hdr.ncpus * roundUp8(h.hdr.valueSize);
+  return h.hdr.valueSize;
+}
+
+/** map_get_sys_perms(): the fd's fmode, minus write when the map is frozen. */
+export function sysPerms(h: MapHandle, fmode: number): number {
+  return Atomics.load(h.hdr.arena.u32, h.hdr.word(M_FROZEN)) !== 0 ? fmode & ~FMODE_CAN_WRITE : fmode;
+}
+
+/**
+ * Resolve `fd` to a map with a reference held. Returns the handle, or a
+ * negative errno. The caller must `release(proc, h)`.
+ */
+export function mapGet(proc: Process, fd: number): MapHandle | number {
+  const slot = proc.fds.get(fd);
+  if (slot < 0) return slot;
+  const h = proc.kernel.mapBySlot(slot);
+  if (h === undefined) {
+    proc.kernel.objects.put(slot);
+    return -Errno.EINVAL;
+  }
+  return h;
+}
+
+export function mapPut(proc: Process, h: MapHandle): void {
+  proc.kernel.objects.put(h.hdr.slot);
+}
+
+/** Copy the key into scratch at `off`: 0, or -EFAULT (missing / short), -EINVAL (key for a keyless map). */
+export function copyKeyIn(proc: Process, h: MapHandle, key: Buf, off: number): number {
+  const ks = h.hdr.keySize;
+  if (ks === 0) return key ? -Errno.EINVAL : 0;
+  if (!key || key.length < ks) return -Errno.EFAULT;
+  proc.kernel.arena.u8.set(ks === key.length ? key : key.subarray(0, ks), off);
+  return 0;
+}
+
+function hasSpinLock(h: MapHandle): boolean {
+  return h.hdr.spinLockOff >= 0;
+}
+
+/** Scratch layout for one element op: key | value | next key, 8-aligned. */
+function scratchFor(proc: Process, h: MapHandle, vsize: number): number {
+  return proc.kernel.scratch(roundUp8(h.hdr.keySize) * 2 + roundUp8(vsize));
+}
+
+/** BPF_MAP_LOOKUP_ELEM: value copied into `value`. 0 or -errno (ENOENT for a missing key). */
+export function mapLookupElem(proc: Process, fd: number, key: Buf, value: Buf, flags: number): number {
+  if ((flags & ~BPF_F_LOCK) !== 0) return -Errno.EINVAL;
+  const h = mapGet(proc, fd);
+  if (typeof h === "number") return h;
+  try {
+    if (!(sysPerms(h, proc.fds.fmode) & FMODE_CAN_READ)) return -Errno.EPERM;
+    if (flags & BPF_F_LOCK && !hasSpinLock(h)) return -Errno.EINVAL;
+    const vsize = sysValueSize(h);
+    const s = scratchFor(proc, h, vsize);
+    if (s < 0) return s;
+    let err = copyKeyIn(proc, h, key, s);
+    if (err) return err;
+    const vOff = s + roundUp8(h.hdr.keySize);
+    err = lookupInto(h, s, vOff, vsize, flags);
+    if (err) return err;
+    if (!value || value.length < vsize) return -Errno.EFAULT;
+    value.set(proc.kernel.arena.u8.subarray(vOff, vOff + vsize));
+    return 0;
+  } finally {
+    mapPut(proc, h);
+  }
+}
+
+/** bpf_map_copy_value(): the type's syscall lookup, or a copy of what its lookupElem points at. */
+export function lookupInto(h: MapHandle, keyOff: number, outOff: number, vsize: number, flags: number): number {
+  if (h.impl.sysLookupElem) return h.impl.sysLookupElem(keyOff, outOff, flags);
+  if (!h.impl.lookupElem) return -Errno.EINVAL;
+  const p = h.impl.lookupElem(keyOff, 0);
+  if (p === 0) return -Errno.ENOENT;
+  h.hdr.arena.u8.copyWithin(outOff, p, p + vsize);
+  return 0;
+}
+
+/** bpf_map_update_value(): the type's syscall update, else its program-side update. */
+export function updateFrom(h: MapHandle, keyOff: number, valueOff: number, flags: number): number {
+  if (h.impl.sysUpdateElem) return h.impl.sysUpdateElem(keyOff, valueOff, flags);
+  if (h.impl.updateElem) return h.impl.updateElem(keyOff, valueOff, flags, 0);
+  return -Errno.EINVAL;
+}
+
+/** Run `fn` with the map's write-active count raised (see the file comment). */
+function writeActive<T>(h: MapHandle, fn: () => T): T {
+  const w = h.hdr.word(M_WRITE_ACTIVE);
+  Atomics.add(h.hdr.arena.u32, w, 1);
+  try {
+    return fn();
+  } finally {
+    Atomics.sub(h.hdr.arena.u32, w, 1);
+  }
+}
+
+/** BPF_MAP_UPDATE_ELEM. 0 or -errno. */
+export function mapUpdateElem(proc: Process, fd: number, key: Buf, value: Buf, flags: number): number {
+  const h = mapGet(proc, fd);
+  if (typeof h === "number") return h;
+  try {
+    return writeActive(h, () => {
+      if (!(sysPerms(h, proc.fds.fmode) & FMODE_CAN_WRITE)) return -Errno.EPERM;
+      if (flags & BPF_F_LOCK && !hasSpinLock(h)) return -Errno.EINVAL;
+      const vsize = sysValueSize(h);
+      const s = scratchFor(proc, h, vsize);
+      if (s < 0) return s;
+      const err = copyKeyIn(proc, h, key, s);
+      if (err) return err;
+      if (!value || value.length < vsize) return -Errno.EFAULT;
+      const vOff = s + roundUp8(h.hdr.keySize);
+      proc.kernel.arena.u8.set(value.length === vsize ? value : value.subarray(0, vsize), vOff);
+      return updateFrom(h, s, vOff, flags >>> 0);
+    });
+  } finally {
+    mapPut(proc, h);
+  }
+}
+
+/** BPF_MAP_DELETE_ELEM. 0 or -errno. */
+export function mapDeleteElem(proc: Process, fd: number, key: Buf): number {
+  const h = mapGet(proc, fd);
+  if (typeof h === "number") return h;
+  try {
+    return writeActive(h, () => {
+      if (!(sysPerms(h, proc.fds.fmode) & FMODE_CAN_WRITE)) return -Errno.EPERM;
+      const s = scratchFor(proc, h, 0);
+      if (s < 0) return s;
+      const err = copyKeyIn(proc, h, key, s);
+      if (err) return err;
+      return h.impl.deleteElem ? h.impl.deleteElem(s, 0) : -Errno.EINVAL;
+    });
+  } finally {
+    mapPut(proc, h);
+  }
+}
+
+/** BPF_MAP_GET_NEXT_KEY: next key into `nextKey`. 0, or -ENOENT after the last key. */
+export function mapGetNextKey(proc: Process, fd: number, key: Buf, nextKey: Buf): number {
+  const h = mapGet(proc, fd);
+  if (typeof h === "number") return h;
+  try {
+    if (!(sysPerms(h, proc.fds.fmode) & FMODE_CAN_READ)) return -Errno.EPERM;
+    const s = scratchFor(proc, h, 0);
+    if (s < 0) return s;
+    let keyOff = 0;
+    if (key) {
+      const err = copyKeyIn(proc, h, key, s);
+      if (err) return err;
+      keyOff = s;
+    }
+    if (!h.impl.getNextKey) return -Errno.EINVAL;
+    const nOff = s + roundUp8(h.hdr.keySize);
+    const err = h.impl.getNextKey(keyOff, nOff);
+    if (err) return err;
+    const ks = h.hdr.keySize;
+    if (!nextKey || nextKey.length < ks) return -Errno.EFAULT;
+    nextKey.set(proc.kernel.arena.u8.subarray(nOff, nOff + ks));
+    return 0;
+  } finally {
+    mapPut(proc, h);
+  }
+}
+
+/** BPF_MAP_LOOKUP_AND_DELETE_ELEM. 0 or -errno. */
+export function mapLookupAndDeleteElem(proc: Process, fd: number, key: Buf, value: Buf, flags: number): number {
+  if ((flags & ~BPF_F_LOCK) !== 0) return -Errno.EINVAL;
+  const h = mapGet(proc, fd);
+  if (typeof h === "number") return h;
+  try {
+    return writeActive(h, () => {
+      const perms = sysPerms(h, proc.fds.fmode);
+      if (!(perms & FMODE_CAN_READ) || !(perms & FMODE_CAN_WRITE)) return -Errno.EPERM;
+      if (flags & BPF_F_LOCK && !hasSpinLock(h)) return -Errno.EINVAL;
+      const vsize = sysValueSize(h);
+      const s = scratchFor(proc, h, vsize);
+      if (s < 0) return s;
+      let err = copyKeyIn(proc, h, key, s);
+      if (err) return err;
+      if (!h.impl.sysLookupAndDeleteElem) return -Errno.ENOTSUPP;
+      const vOff = s + roundUp8(h.hdr.keySize);
+      err = h.impl.sysLookupAndDeleteElem(s, vOff, flags);
+      if (err) return err;
+      if (!value || value.length < vsize) return -Errno.EFAULT;
+      value.set(proc.kernel.arena.u8.subarray(vOff, vOff + vsize));
+      return 0;
+    });
+  } finally {
+    mapPut(proc, h);
+  }
+}
+
+/**
+ * BPF_MAP_FREEZE: user space can no longer write the map (programs still
+ * can, unless BPF_F_RDONLY_PROG). ENOTSUPP for maps with a spin lock
+ * (a BTF record), EPERM without write access or when already frozen (the
+ * frozen map's fd has lost write permission), EBUSY with a write in flight.
+ */
+export function mapFreeze(proc: Process, fd: number): number {
+  const h = mapGet(proc, fd);
+  if (typeof h === "number") return h;
+  try {
+    if (hasSpinLock(h)) return -Errno.ENOTSUPP;
+    if (!(sysPerms(h, proc.fds.fmode) & FMODE_CAN_WRITE)) return -Errno.EPERM;
+    const u32 = h.hdr.arena.u32;
+    const lockOff = h.hdr.word(M_FREEZE_LOCK) * 4;
+    spinLock(h.hdr.arena.i32, lockOff);
+    try {
+      if (Atomics.load(u32, h.hdr.word(M_WRITE_ACTIVE)) !== 0) return -Errno.EBUSY;
+      if (Atomics.load(u32, h.hdr.word(M_FROZEN)) !== 0) return -Errno.EBUSY;
+      Atomics.store(u32, h.hdr.word(M_FROZEN), 1);
+      return 0;
+    } finally {
+      spinUnlock(h.hdr.arena.i32, lockOff);
+    }
+  } finally {
+    mapPut(proc, h);
+  }
+}
