@@ -23,29 +23,31 @@ export function mulhu32(a: number, b: number): number {
   return (a1 * b1 + (m1 >>> 16) + (m2 >>> 16)) >>> 0;
 }
 
-/** dst = dst * (sLo, sHi) mod 2^64. */
-export function mul64(lo: Uint32Array, hi: Uint32Array, d: number, sLo: number, sHi: number): void {
+/** dst = dst * (sLo, sHi) mod 2^64 (halves signed or unsigned, only their bits count). */
+export function mul64(lo: Int32Array, hi: Int32Array, d: number, sLo: number, sHi: number): void {
   const aLo = lo[d]!;
   const aHi = hi[d]!;
   lo[d] = Math.imul(aLo, sLo);
-  hi[d] = mulhu32(aLo, sLo) + Math.imul(aLo, sHi) + Math.imul(aHi, sLo);
+  hi[d] = (mulhu32(aLo >>> 0, sLo >>> 0) + Math.imul(aLo, sHi) + Math.imul(aHi, sLo)) | 0;
 }
 
 const big = (l: number, h: number): bigint => (BigInt(h) << 32n) | BigInt(l);
 
-function put(lo: Uint32Array, hi: Uint32Array, d: number, v: bigint): void {
+function put(lo: Int32Array, hi: Int32Array, d: number, v: bigint): void {
   const u = BigInt.asUintN(64, v);
   lo[d] = Number(u & 0xffffffffn);
   hi[d] = Number(u >> 32n);
 }
 
 /**
- * 64-bit div/mod family on dst and (sLo, sHi).
+ * 64-bit div/mod family on dst and (sLo, sHi) (halves signed or unsigned).
  * `kind`: 0 div, 1 mod, 2 sdiv, 3 smod.
  */
-export function divmod64(lo: Uint32Array, hi: Uint32Array, d: number, sLo: number, sHi: number, kind: number): void {
-  const aLo = lo[d]!;
-  const aHi = hi[d]!;
+export function divmod64(lo: Int32Array, hi: Int32Array, d: number, sLo: number, sHi: number, kind: number): void {
+  const aLo = lo[d]! >>> 0;
+  const aHi = hi[d]! >>> 0;
+  sLo >>>= 0;
+  sHi >>>= 0;
   if (sLo === 0 && sHi === 0) {
     // Division by zero gives 0; modulo by zero leaves dst as it is.
     if (kind === 0 || kind === 2) lo[d] = hi[d] = 0;
@@ -67,7 +69,7 @@ export function divmod64(lo: Uint32Array, hi: Uint32Array, d: number, sLo: numbe
   put(lo, hi, d, kind === 2 ? a / b : a % b);
 }
 
-/** 32-bit div/mod family; the result is zero-extended. */
+/** 32-bit div/mod family on unsigned a and b; the caller zero-extends the result. */
 export function divmod32(a: number, b: number, kind: number): number {
   if (b === 0) return kind === 0 || kind === 2 ? 0 : a;
   switch (kind) {
@@ -95,8 +97,8 @@ export function bswap32(v: number): number {
  * machine), 0 to little endian (truncate only). Widths 16 and 32 zero the
  * rest of the register, as in Linux.
  */
-export function byteSwap(lo: Uint32Array, hi: Uint32Array, d: number, width: number, swap: boolean): void {
-  const l = lo[d]!;
+export function byteSwap(lo: Int32Array, hi: Int32Array, d: number, width: number, swap: boolean): void {
+  const l = lo[d]! >>> 0;
   if (width === 16) {
     lo[d] = swap ? bswap16(l) : l & 0xffff;
     hi[d] = 0;
@@ -104,7 +106,7 @@ export function byteSwap(lo: Uint32Array, hi: Uint32Array, d: number, width: num
     lo[d] = swap ? bswap32(l) : l;
     hi[d] = 0;
   } else if (swap) {
-    lo[d] = bswap32(hi[d]!);
+    lo[d] = bswap32(hi[d]! >>> 0);
     hi[d] = bswap32(l);
   }
 }

@@ -21,8 +21,8 @@ import { BPF_ADD, BPF_AND, BPF_CMPXCHG, BPF_FETCH, BPF_OR, BPF_XCHG, BPF_XOR } f
 /** Runs one atomic instruction. `size` is 4 or 8. */
 export function atomicOp(
   arena: ArenaApi,
-  lo: Uint32Array,
-  hi: Uint32Array,
+  lo: Int32Array,
+  hi: Int32Array,
   pc: number,
   size: number,
   d: number,
@@ -30,19 +30,19 @@ export function atomicOp(
   off: number,
   imm: number,
 ): void {
-  const a = lo[d]! + off;
+  const a = (lo[d]! >>> 0) + off;
   if (hi[d] !== 0 || a < ARENA_RESERVED || a + size > arena.size) {
-    throw new ProgramFault(pc, `invalid atomic access of ${size} bytes at 0x${(hi[d]! * 2 ** 32 + lo[d]! + off).toString(16)}`);
+    throw new ProgramFault(pc, `invalid atomic access of ${size} bytes at 0x${((hi[d]! >>> 0) * 2 ** 32 + a).toString(16)}`);
   }
   if (a % size !== 0) throw new ProgramFault(pc, `misaligned atomic access of ${size} bytes at 0x${a.toString(16)}`);
   if (size === 4) {
     const i32 = arena.i32;
     const k = a >>> 2;
-    const v = lo[s]! | 0;
+    const v = lo[s]!;
     let old: number;
     switch (imm) {
       case BPF_CMPXCHG:
-        old = Atomics.compareExchange(i32, k, lo[0]! | 0, v);
+        old = Atomics.compareExchange(i32, k, lo[0]!, v);
         lo[0] = old;
         hi[0] = 0;
         return;
@@ -74,14 +74,14 @@ export function atomicOp(
   }
   const i64 = arena.i64;
   const k = a >>> 3;
-  const v = BigInt.asIntN(64, (BigInt(hi[s]!) << 32n) | BigInt(lo[s]!));
+  const v = BigInt.asIntN(64, (BigInt(hi[s]! >>> 0) << 32n) | BigInt(lo[s]! >>> 0));
   let old: bigint;
   switch (imm) {
     case BPF_CMPXCHG: {
-      const expect = BigInt.asIntN(64, (BigInt(hi[0]!) << 32n) | BigInt(lo[0]!));
+      const expect = BigInt.asIntN(64, (BigInt(hi[0]! >>> 0) << 32n) | BigInt(lo[0]! >>> 0));
       old = BigInt.asUintN(64, Atomics.compareExchange(i64, k, expect, v));
-      lo[0] = Number(old & 0xffffffffn);
-      hi[0] = Number(old >> 32n);
+      lo[0] = Number(old & 0xffffffffn) | 0;
+      hi[0] = Number(old >> 32n) | 0;
       return;
     }
     case BPF_XCHG:
@@ -107,6 +107,6 @@ export function atomicOp(
       if (!(imm & BPF_FETCH)) return;
   }
   const u = BigInt.asUintN(64, old);
-  lo[s] = Number(u & 0xffffffffn);
-  hi[s] = Number(u >> 32n);
+  lo[s] = Number(u & 0xffffffffn) | 0;
+  hi[s] = Number(u >> 32n) | 0;
 }

@@ -26,7 +26,7 @@ import type { VmState } from "./state.js";
 export const BPF_FUNC_TAIL_CALL = 12;
 
 export function memFault(pc: number, what: "read" | "write", nb: number, hi: number, addr: number): ProgramFault {
-  const full = hi === 0 ? addr : hi * 2 ** 32 + addr;
+  const full = hi === 0 ? addr : (hi >>> 0) * 2 ** 32 + addr;
   const shown = full < 0 ? `-0x${(-full).toString(16)}` : `0x${full.toString(16)}`;
   return new ProgramFault(pc, `invalid ${what} of ${nb} bytes at ${shown}`);
 }
@@ -54,7 +54,7 @@ export function callHelper(st: VmState, cpu: CpuContext, pc: number, id: number)
     // r2 = prog array (header offset), r3 = u32 index. A failed tail call
     // falls through to the next instruction with r0 untouched, as in Linux.
     if (st.hi[2] !== 0 || !cpu.tailCallTarget || cpu.tailCalls >= MAX_TAIL_CALL_CNT) return false;
-    const target: CompiledProgram | undefined = cpu.tailCallTarget(st.lo[2]!, st.lo[3]!);
+    const target: CompiledProgram | undefined = cpu.tailCallTarget(st.lo[2]! >>> 0, st.lo[3]! >>> 0);
     if (!target) return false;
     cpu.tailCalls++;
     st.tailTarget = target;
@@ -73,8 +73,8 @@ export function callHelper(st: VmState, cpu: CpuContext, pc: number, id: number)
  * call, -2 when a tail call was taken.
  */
 export function callx(st: VmState, p: Predecoded, cpu: CpuContext, pc: number, reg: number): number {
-  const hi = st.hi[reg]!;
-  const v = st.lo[reg]!;
+  const hi = st.hi[reg]! >>> 0;
+  const v = st.lo[reg]! >>> 0;
   if (hi === 0 && v < p.len && p.entries[v] === 1) {
     enterFrame(st, pc, cpu);
     return v;

