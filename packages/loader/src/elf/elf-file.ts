@@ -159,8 +159,9 @@ export function parseElf(bytes: Uint8Array): ElfFile {
       size,
       link: r.u32(h + 40, "sh_link"),
       info: r.u32(h + 44, "sh_info"),
-      addralign: r.u64n(h + 48, "sh_addralign"),
-      entsize: r.u64n(h + 56, "sh_entsize"),
+      // Informational only: not validated, so odd values do not reject a file.
+      addralign: Number(r.u64(h + 48, "sh_addralign")),
+      entsize: Number(r.u64(h + 56, "sh_entsize")),
       data,
     });
   }
@@ -176,6 +177,8 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   for (const s of sections) {
     if (s.type === SHT_RELA) throw new BpfError("EINVAL", `ELF: RELA section '${s.name}' is not used by BPF objects`);
     if (s.type !== SHT_REL) continue;
+    // Like libbpf, ignore relocations of DWARF and BTF sections: nothing here reads them.
+    if (s.name.startsWith(".rel.debug_") || s.name === ".rel.BTF" || s.name === ".rel.BTF.ext") continue;
     if (s.info === 0 || s.info >= sections.length) throw new BpfError("EINVAL", `ELF: relocation section '${s.name}' targets bad section ${s.info}`);
     if (s.size % REL_SIZE !== 0) throw new BpfError("EINVAL", `ELF: relocation section '${s.name}' size ${s.size} is not a multiple of 16`);
     const rr = new ByteReader(s.data, `ELF ${s.name}`);

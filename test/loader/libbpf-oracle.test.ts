@@ -1,0 +1,97 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import type { CollectionSpec } from "@bpfsim/loader";
+import { benchDir, benchObjects, fixtureObjects, fixturesDir, haveBench, openFile } from "./load-fixture.js";
+
+/**
+ * libbpf as the oracle: a small C program (libbpf-oracle.c) opens each object
+ * with the system's libbpf and prints its maps and programs; with root it
+ * also loads the object into the running kernel and prints the instructions
+ * after libbpf's subprogram linking and relocation. Our spec must agree.
+ */
+
+function buildOracle(): { bin?: string; reason?: string } {
+  if (!existsSync("/usr/include/bpf/libbpf.h")) return { reason: "libbpf headers are not installed" };
+  const dir = mkdtempSync(join(tmpdir(), "bpfsim-oracle-"));
+  const bin = join(dir, "oracle");
+  try {
+    const srcFile = fileURLToPath(new URL("./libbpf-oracle.c", import.meta.url));
+    execFileSync("gcc", ["-O1", "-o", bin, srcFile, "-lbpf"], { stdio: "pipe" });
+    return { bin };
+  } catch (e) {
+    return { reason: `cannot build the libbpf oracle with gcc: ${(e as Error).message.split("\n")[0]}` };
+  }
+}
+
+const oracle = buildOracle();
+if (oracle.reason) console.log(`skipped libbpf comparison: ${oracle.reason}`);
+const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+if (oracle.bin && !isRoot) console.log("skipped kernel-load comparison: needs root for bpf()");
+
+function run(path: string, load = false): string[] {
+  try {
+    return execFileSync(oracle.bin!, load ? [path, "load"] : [path], { encoding: "utf8", stdio: "pipe" }).trim().split("\n");
+  } catch (e) {
+    const out = (e as { stdout?: string }).stdout ?? "";
+    return out.trim().split("\n");
+  }
+}
+
+function ourRows(spec: CollectionSpec): string[] {
+  return [
+    ...Object.values(spec.maps).map((m) => `map ${m.name} ${m.type} ${m.keySize} ${m.valueSize} ${m.maxEntries} ${m.flags}`),
+    ...Object.values(spec.programs).map((p) => `prog ${p.name} ${p.sectionName} ${p.type} ${p.expectedAttachType}`),
+  ];
+}
+
+const all = [
+  ...fixtureObjects.map((f) => fixturesDir + f),
+  ...(haveBench ? benchObjects.map((f) => benchDir + f) : []),
+];
+
+describe.skipIf(!oracle.bin)("against libbpf", () => {
+  it("maps and programs match what libbpf opens", () => {
+    for (const path of all) {
+      const lines = run(path);
+      if (lines[0]?.startsWith("error open")) {
+        // libbpf >= 1.0 rejects legacy `maps` sections; we still read them.
+        expect(path.endsWith("legacy_maps.bpf.o")).toBe(true);
+        continue;
+      }
+      // Drop the instruction count libbpf reports before linking; compare the rest.
+      const theirs = lines.map((l) => (l.startsWith("prog ") ? l.split(" ").slice(0, 5).join(" ") : l));
+      const ours = ourRows(openFile(path));
+      // Section names newer than the installed libbpf (tcx/...) come back as type 0 there.
+      const known = (l: string) => !/^prog \S+ (tcx|netkit)\//.test(l);
+      expect(ours.filter(known), path).toEqual(theirs.filter(known));
+    }
+  });
+
+  it.skipIf(!isRoot)("linked instructions equal libbpf's after a real load (map fds masked)", () => {
+    // maps.bpf.o pins a map by name: keep it out of the kernel.
+    const loadable = all.filter((p) => !p.endsWith("maps.bpf.o") && !p.endsWith("sections.bpf.o"));
+    let compared = 0;
+    for (const path of loadable) {
+      const lines = run(path, true);
+      if (lines.some((l) => l.startsWith("error"))) {
+        console.log(`kernel refused ${path.split("/").pop()} under libbpf; not compared`);
+        continue;
+      }
+      const spec = openFile(path);
+      for (const l of lines.filter((x) => x.startsWith("insns "))) {
+        const [, name, hex] = l.split(" ");
+        const prog = spec.programs[name!]!;
+        const theirs = Buffer.from(hex!, "hex");
+        const ours = Buffer.from(prog.instructions);
+        for (const r of prog.relocations) theirs.writeInt32LE(0, r.insnIndex * 8 + 4); // the map fd
+        expect(ours.toString("hex"), `${path} ${name}`).toBe(theirs.toString("hex"));
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(3);
+  });
+});
