@@ -23,3 +23,4 @@ export * from "./helpers/helper-table.js";
 export * from "./helpers/helper-env.js";
 export * from "./helpers/trace-pipe.js";
 export * from "./kernel/index.js";
+export * from "./prog/index.js";

@@ -9,6 +9,7 @@ import { percpuHashMapOps } from "./percpu-hash.js";
 import { lruHashMapOps } from "./lru-hash.js";
 import { lruPercpuHashMapOps } from "./lru-percpu-hash.js";
 import { perfEventArrayMapOps } from "./perf-event-array.js";
+import { progArrayMapOps } from "./prog-array.js";
 import { arrayMapOps } from "./array.js";
 import { percpuArrayMapOps } from "./percpu-array.js";
 
@@ -20,6 +21,7 @@ export const mapOpsByType: ReadonlyArray<MapOps | undefined> = (() => {
   t[9 /* MapType.LruHash */] = lruHashMapOps;
   t[10 /* MapType.LruPercpuHash */] = lruPercpuHashMapOps;
   t[4 /* MapType.PerfEventArray */] = perfEventArrayMapOps;
+  t[3 /* MapType.ProgArray */] = progArrayMapOps;
   t[2 /* MapType.Array */] = arrayMapOps;
   t[6 /* MapType.PercpuArray */] = percpuArrayMapOps;
   return t;

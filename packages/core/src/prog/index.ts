@@ -1,0 +1,25 @@
+/** Programs: types and contexts, load, info, test run, and the helpers they call. */
+import "./prog-cmds.js";
+export * from "./prog-type-def.js";
+export * from "./registry.js";
+export * from "./func-sets.js";
+export * from "./prog-load.js";
+export * from "./prog-env.js";
+export * from "./prog-info.js";
+export * from "./prog-tag.js";
+export * from "./sha1.js";
+export * from "./test-run.js";
+export * from "./verifier-hook.js";
+export * from "./verifier-log.js";
+export { progInfo } from "./prog-cmds.js";
+export { SkBuff, SK_BUFF_SIZE } from "./types/sk-buff.js";
+export { XdpMd, XDP_MD_SIZE, XDP_PACKET_HEADROOM } from "./types/xdp.js";
+export { PtRegs, PT_REGS_SIZE } from "./types/kprobe.js";
+export { PerfEventData, PERF_EVENT_DATA_SIZE } from "./types/perf-event.js";
+export * from "../helpers/func-protos.js";
+export * from "../helpers/func-names.js";
+export * from "../helpers/helper-table.js";
+export * from "../helpers/helper-env.js";
+export * from "../helpers/trace-pipe.js";
+export * from "../helpers/bprintf.js";
+export { progArrayMapOps } from "../maps/prog-array.js";

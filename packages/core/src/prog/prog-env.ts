@@ -1,0 +1,145 @@
+/**
+ * What running a loaded program needs on one thread: the engine (chosen
+ * once per machine), compiled forms cached by program slot, the helper
+ * environment and a `CpuContext` per simulated CPU, tail-call targets, and
+ * the machine-wide knobs (sysctl unprivileged_bpf_disabled, run statistics).
+ *
+ * Machine-wide settings live in kernel root words (`Kernel.extRoot`), so
+ * every thread sees the same; everything else is a per-thread cache.
+ *
+ * Who may call: syscall context (test run, load) and the CPU workers.
+ */
+import { BpfError, Errno } from "../errno.js";
+import type { CompiledProgram, CpuContext, ExecutionEngine } from "../exec/engine.js";
+import { getEngine, requireEngine } from "../exec/engines.js";
+import type { Kernel } from "../kernel/kernel.js";
+import type { Process } from "../kernel/process.js";
+import { ObjKind } from "../kernel/layout.js";
+import { helperImpls } from "../helpers/helper-table.js";
+import type { HelperEnv, MachineClock, TaskInfo } from "../helpers/helper-env.js";
+import { MemoryTracePipe } from "../helpers/trace-pipe.js";
+import { MapType } from "../uapi.js";
+import { ProgHeader, P_MAGIC, PROG_MAGIC } from "./prog-object.js";
+import { progArrayGet } from "../maps/prog-array.js";
+
+/** Monotonic ns from the host clock (performance.now has sub-µs resolution in Node). */
+export function nowNs(): bigint {
+  return BigInt(Math.round(performance.now() * 1e6));
+}
+
+/** Root (CAP_SYS_ADMIN) in the simulation: uid 0, unless the process says otherwise. */
+export function procPrivileged(proc: Process): boolean {
+  const p = proc as unknown as { privileged?: boolean };
+  return p.privileged ?? proc.uid === 0;
+}
+
+/** kernel.unprivileged_bpf_disabled; Linux's default build (BPF_UNPRIV_DEFAULT_OFF) has 2. */
+export function sysctlUnprivDisabled(k: Kernel): number {
+  const w = k.extRoot("sysctl.unprivileged_bpf_disabled");
+  const v = Atomics.load(k.arena.u32, w);
+  return v === 0 ? 2 : v - 1;
+}
+export function setSysctlUnprivDisabled(k: Kernel, v: 0 | 1 | 2): void {
+  Atomics.store(k.arena.u32, k.extRoot("sysctl.unprivileged_bpf_disabled"), v + 1);
+}
+
+/** kernel.bpf_stats_enabled (BPF_ENABLE_STATS / sysctl): run_time_ns and run_cnt are counted. */
+export function statsEnabled(k: Kernel): boolean {
+  return Atomics.load(k.arena.u32, k.extRoot("sysctl.bpf_stats_enabled")) !== 0;
+}
+export function setStatsEnabled(k: Kernel, on: boolean): void {
+  Atomics.store(k.arena.u32, k.extRoot("sysctl.bpf_stats_enabled"), on ? 1 : 0);
+}
+
+const ENGINE_NAMES = ["", "interpreter", "jit"] as const;
+
+/**
+ * Chooses the machine's engine by name (once, before programs run; later
+ * compiles on every thread use it). Throws ENOENT for an unknown engine.
+ */
+export function setProgEngine(k: Kernel, name: "interpreter" | "jit"): void {
+  requireEngine(name);
+  Atomics.store(k.arena.u32, k.extRoot("prog.engine"), ENGINE_NAMES.indexOf(name));
+}
+
+/** The machine's engine: the chosen one, else the JIT if registered, else the interpreter. */
+export function progEngine(k: Kernel): ExecutionEngine {
+  const chosen = ENGINE_NAMES[Atomics.load(k.arena.u32, k.extRoot("prog.engine"))];
+  if (chosen) return requireEngine(chosen);
+  return getEngine("jit") ?? requireEngine("interpreter");
+}
+
+/** The program in object `slot`, or undefined if the slot holds no program. */
+export function progHeaderBySlot(k: Kernel, slot: number): ProgHeader | undefined {
+  if (k.objects.kindOf(slot) !== ObjKind.Prog) return undefined;
+  const off = k.objects.dataOf(slot);
+  if (off === 0 || Atomics.load(k.arena.u32, (off >> 2) + P_MAGIC) !== PROG_MAGIC) return undefined;
+  return new ProgHeader(k.arena, off);
+}
+
+/** This thread's compiled form of the program in `slot` (compiled on first use). */
+export function compiledProg(k: Kernel, slot: number): CompiledProgram {
+  return k.cached("prog.compiled", slot, () => {
+    const h = progHeaderBySlot(k, slot);
+    if (!h) throw new BpfError(Errno.EBADF, `object slot ${slot} is not a program`);
+    return progEngine(k).compile(h.image(), k.arena);
+  });
+}
+
+const pipes = new WeakMap<WebAssembly.Memory, MemoryTracePipe>();
+
+/** The machine's trace pipe as this thread sees it (bpf_trace_printk output). */
+export function tracePipe(k: Kernel): MemoryTracePipe {
+  let p = pipes.get(k.memory);
+  if (!p) pipes.set(k.memory, (p = new MemoryTracePipe()));
+  return p;
+}
+
+/** Host clock as the machine clock (threads mode and test runs). */
+export const hostClock: MachineClock = {
+  monoNs: nowNs,
+  bootNs: nowNs,
+  taiNs: () => BigInt(Date.now()) * 1_000_000n + 37_000_000_000n,
+  hz: 250,
+};
+
+/** A helper environment over kernel `k` for this thread. */
+export function kernelHelperEnv(k: Kernel, current: (cpu: number) => TaskInfo | undefined, clock = hostClock): HelperEnv {
+  return {
+    mapAt: (off) => {
+      const h = k.mapByHeader(off);
+      return h ? { view: h.hdr, impl: h.impl } : undefined;
+    },
+    clock,
+    tracePipe: tracePipe(k),
+    current,
+    ncpus: k.ncpus,
+  };
+}
+
+/** The task a syscall-context run (BPF_PROG_TEST_RUN) sees as current: the calling process. */
+export function procTask(proc: Process): TaskInfo {
+  const p = proc as unknown as { pid: number; uid: number; gid?: number; comm?: string };
+  return { pid: p.pid, tgid: p.pid, uid: p.uid, gid: p.gid ?? p.uid, comm: p.comm ?? "bpfsim" };
+}
+
+/**
+ * A CpuContext for running programs of kernel `k` as CPU `cpu` on this
+ * thread, with tail calls resolved through prog arrays.
+ */
+export function progCpuContext(k: Kernel, cpu: number, env: HelperEnv): CpuContext {
+  return {
+    arena: k.arena,
+    cpu,
+    stackBase: k.stackBase(cpu),
+    helpers: helperImpls,
+    tailCallTarget: (mapOff, index) => {
+      const h = k.mapByHeader(mapOff);
+      if (!h || h.hdr.type !== MapType.ProgArray) return undefined;
+      const slot = progArrayGet(h.hdr, index);
+      return slot < 0 ? undefined : compiledProg(k, slot);
+    },
+    tailCalls: 0,
+    state: { helperEnv: env },
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * BPF_PROG_TEST_RUN for XDP: Linux's `bpf_prog_test_run_xdp` without live
+ * frames and without fragments.
+ *
+ * Frame buffer (one page):
+ *
+ *   buf +0 ........ +256-meta ...... +256 ............. +256+len ..... 4096
+ *        | headroom  | metadata        | packet            | tailroom (shinfo)
+ *                    ^data_meta        ^data               ^data_end
+ *
+ * Without ctx_in there is no metadata (data_meta = data). With ctx_in, its
+ * `data` is the metadata length (multiple of 4, at most 32), `data_end` must
+ * equal data_size_in, `data_meta` must be 0 and `egress_ifindex` 0; the
+ * user's bytes start at data_meta. The output is data_meta..data_end, and
+ * ctx_out gets data/data_end relative to data_meta, as Linux's
+ * `xdp_convert_buff_to_md`. ingress_ifindex reads 1 (lo) unless set.
+ */
+import { Errno } from "../errno.js";
+import { BPF_F_TEST_XDP_LIVE_FRAMES } from "../uapi.js";
+import { ctxFinish, ctxInit, testFinish, type TestRunEnv } from "./test-run.js";
+import { XDP_MD_SIZE, XDP_PACKET_HEADROOM, XdpMd } from "./types/xdp.js";
+
+const ETH_HLEN = 14;
+const PAGE_SIZE = 4096;
+const SKB_SHINFO_SIZE = 320;
+const LOOPBACK_IFINDEX = 1;
+
+export function testRunXdp(env: TestRunEnv): number {
+  const { a, k } = env;
+  const flags = a.flags ?? 0;
+  if (flags & ~BPF_F_TEST_XDP_LIVE_FRAMES) return -Errno.EINVAL;
+  if (flags & BPF_F_TEST_XDP_LIVE_FRAMES) return -Errno.EOPNOTSUPP; // no devices to transmit on (COMPAT.md)
+  if (a.batchSize) return -Errno.EINVAL;
+  const size = a.dataSizeIn ?? 0;
+  if (size < ETH_HLEN || !a.dataIn) return -Errno.EINVAL;
+  const ctx = ctxInit(a, XDP_MD_SIZE);
+  if (typeof ctx === "number") return ctx;
+  const dv = ctx ? new DataView(ctx.buffer) : null;
+  let metalen = 0;
+  if (dv) {
+    const data = dv.getUint32(XdpMd.data, true);
+    const dataEnd = dv.getUint32(XdpMd.data_end, true);
+    if (dv.getUint32(XdpMd.data_meta, true) || dataEnd !== size || data > dataEnd || data & 3 || data > 32) {
+      return -Errno.EINVAL;
+    }
+    metalen = data;
+  }
+  const headroom = XDP_PACKET_HEADROOM - metalen;
+  const maxData = PAGE_SIZE - headroom - SKB_SHINFO_SIZE;
+  if (size > maxData) return -Errno.EINVAL; // Linux would use fragments (BPF_F_XDP_HAS_FRAGS); not modelled
+  if (dv) {
+    if (dv.getUint32(XdpMd.egress_ifindex, true)) return -Errno.EINVAL;
+    const ingress = dv.getUint32(XdpMd.ingress_ifindex, true);
+    const rxq = dv.getUint32(XdpMd.rx_queue_index, true);
+    if (!ingress && rxq) return -Errno.EINVAL;
+    if (ingress > LOOPBACK_IFINDEX) return -Errno.ENODEV;
+    if (ingress && rxq >= 1) return -Errno.EINVAL; // lo has one rx queue
+  }
+  const buf = env.alloc(PAGE_SIZE);
+  const meta = buf + headroom;
+  const u8 = k.arena.u8;
+  u8.set(a.dataIn.subarray(0, size), meta);
+  const md = env.alloc(XDP_MD_SIZE);
+  const w = new DataView(u8.buffer, md, XDP_MD_SIZE);
+  w.setUint32(XdpMd.data_meta, meta, true);
+  w.setUint32(XdpMd.data, meta + metalen, true);
+  w.setUint32(XdpMd.data_end, meta + size, true);
+  w.setUint32(XdpMd.ingress_ifindex, LOOPBACK_IFINDEX, true);
+  w.setUint32(XdpMd.rx_queue_index, dv ? dv.getUint32(XdpMd.rx_queue_index, true) : 0, true);
+  const { retval, duration } = env.run(md, a.repeat ?? 0);
+  const dataMeta = w.getUint32(XdpMd.data_meta, true);
+  const dataEnd = w.getUint32(XdpMd.data_end, true);
+  const err = testFinish(a, u8.slice(dataMeta, dataEnd), Number(retval & 0xffffffffn), duration);
+  if (err || !ctx || !dv) return err;
+  dv.setUint32(XdpMd.data, w.getUint32(XdpMd.data, true) - dataMeta, true);
+  dv.setUint32(XdpMd.data_end, dataEnd - dataMeta, true);
+  return ctxFinish(a, ctx);
+}
