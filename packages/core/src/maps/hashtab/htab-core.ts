@@ -51,7 +51,7 @@ export class HtabCore {
   protected readonly nBuckets: number;
   protected readonly mask: number;
   protected readonly seed: number;
-  /** i32 index of the element counter. */
+  /** u32 index of the element counter. */
   protected readonly countW: number;
 
   constructor(readonly m: MapHeaderView, lru: boolean) {
@@ -161,22 +161,32 @@ export class HtabCore {
     this.u8.copyWithin(e + this.keyOff, keyOff, keyOff + this.keySize);
   }
 
-  /** Reserve one element of max_entries for a new key; false when the map is full. */
+  /**
+   * Reserve one element of max_entries for a new key; false when the map is
+   * full. A compare-exchange loop, so the count never overshoots, even for
+   * a moment, as a concurrent reader could see.
+   */
   incCount(): boolean {
-    if (Atomics.add(this.i32, this.countW, 1) >= this.maxEntries) {
-      Atomics.sub(this.i32, this.countW, 1);
-      return false;
+    const u32 = this.u32;
+    for (;;) {
+      const c = Atomics.load(u32, this.countW);
+      if (c >= this.maxEntries) return false;
+      if (Atomics.compareExchange(u32, this.countW, c, c + 1) === c) return true;
     }
-    return true;
+  }
+
+  /** Count an element that needs no reservation (LRU: it already owns a node). */
+  addCount(): void {
+    Atomics.add(this.u32, this.countW, 1);
   }
 
   decCount(): void {
-    Atomics.sub(this.i32, this.countW, 1);
+    Atomics.sub(this.u32, this.countW, 1);
   }
 
   /** Number of live elements. */
   count(): number {
-    return Atomics.load(this.i32, this.countW);
+    return Atomics.load(this.u32, this.countW);
   }
 
   /**

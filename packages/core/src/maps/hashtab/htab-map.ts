@@ -212,7 +212,7 @@ export class HtabMap extends HtabCore implements MapImpl {
     if (ret === 0) {
       this.linkHead(b, e);
       if (old !== 0) this.unlink(b, old);
-      else Atomics.add(this.i32, this.countW, 1);
+      else this.addCount();
     }
     this.unlockBucket(b);
     if (ret !== 0) this.lru!.pushFree(e);
@@ -239,7 +239,7 @@ export class HtabMap extends HtabCore implements MapImpl {
       this.fillKey(e, hash, keyOff);
       this.copyPercpuIn(e, valueOff, cpu, sys, true);
       this.linkHead(b, e);
-      Atomics.add(this.i32, this.countW, 1);
+      this.addCount();
       e = 0;
     }
     this.unlockBucket(b);
