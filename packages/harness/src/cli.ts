@@ -12,6 +12,7 @@ import { pathToFileURL } from "node:url";
 import { conformanceCommand } from "./commands/conformance.js";
 import { asmCommand } from "./commands/asm.js";
 import { disasmCommand } from "./commands/disasm.js";
+import { inspectCommand } from "./commands/inspect.js";
 
 /** What a command gets: its arguments and its output streams. */
 export interface CommandContext {
@@ -39,6 +40,7 @@ const COMMANDS: readonly Command[] = [
   conformanceCommand,
   asmCommand,
   disasmCommand,
+  inspectCommand,
 ];
 
 /** Parsed arguments: positionals and `--flag value` / `-o value` / `--flag` options. */
