@@ -222,7 +222,9 @@ export class CpuRunner {
     }
     const len = u32[(s + EV_DATA_LEN) >> 2]!;
     const dataOff = s + EV_HDR_BYTES;
+    // Packets: arg0 = rx queue (low word) | RSS hash (high word).
     const arg0 = u32[(s + EV_ARG0) >> 2]!;
+    const arg0hi = u32[(s + EV_ARG0 + 4) >> 2]!;
     const type = h.type;
     let ctx = this.ctxBig;
     for (let r = 0; r < rep; r++) {
@@ -235,7 +237,7 @@ export class CpuRunner {
         }
         case HookType.TcIngress:
         case HookType.TcEgress: {
-          buildSkBuff(arena, ctxOff, dataOff, len, h.target, arg0 & 0xffff, arg0 >>> 16);
+          buildSkBuff(arena, ctxOff, dataOff, len, h.target, arg0, arg0hi);
           let act = TCX_NEXT;
           for (let i = 0; i < np && act === TCX_NEXT; i++) act = this.runOne(progs[i]!, ctx, h, TC_ACT_SHOT);
           // All programs said "next": the packet passes (TC_ACT_OK), as tcx does.
@@ -244,7 +246,7 @@ export class CpuRunner {
           break;
         }
         case HookType.SocketFilter: {
-          buildSkBuff(arena, ctxOff, dataOff, len, h.target, 0, arg0);
+          buildSkBuff(arena, ctxOff, dataOff, len, h.target, 0, arg0hi);
           // One filter per socket (SO_ATTACH_BPF replaces); r0 = bytes to keep.
           const keep = Math.min(this.runOne(progs[0]!, ctx, h, 0) >>> 0, len);
           c[HC_ACTION + (keep === 0 ? 0 : 1)] += 1;
