@@ -119,7 +119,11 @@ export function decodeAt(bytes: Uint8Array, pc: number): DecodeResult {
     const o2 = dv.getInt16(at + 10, true);
     if (c2 !== 0 || r2 !== 0 || o2 !== 0) return bad("IncompleteLddw", pc, "invalid bpf_ld_imm64 insn");
     if (i.off !== 0 || i.src > O.BPF_PSEUDO_MAP_IDX_VALUE) return bad("ReservedField", pc, "invalid bpf_ld_imm64 insn");
-    return { ok: true, insn: { ...i, nextImm: dv.getInt32(at + 12, true) }, slots: 2 };
+    const nextImm = dv.getInt32(at + 12, true);
+    // Map references and function addresses carry nothing in the second imm.
+    const single = i.src === O.BPF_PSEUDO_MAP_FD || i.src === O.BPF_PSEUDO_MAP_IDX || i.src === O.BPF_PSEUDO_FUNC;
+    if (single && nextImm !== 0) return bad("ReservedField", pc, "unrecognized bpf_ld_imm64 insn");
+    return { ok: true, insn: { ...i, nextImm }, slots: 2 };
   }
   const reason = reservedFieldError(info, i);
   if (reason) return bad("ReservedField", pc, reason);

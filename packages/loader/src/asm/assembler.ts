@@ -16,7 +16,7 @@
  *
  *   lddw %r1, map_fd 3            (1) map by fd
  *   lddw %r1, map_value 3, 16     (2) address of value of map fd 3 at offset 16
- *   lddw %r1, btf_id 42           (3) kernel BTF object
+ *   lddw %r1, btf_id 42[, 7]      (3) kernel BTF object [in module BTF fd 7]
  *   lddw %r1, func L | func +N    (4) address of a subprogram (imm = relative slot offset)
  *   lddw %r1, map_idx 0           (5) map by index into fd_array
  *   lddw %r1, map_idx_value 0, 8  (6) map value by index
@@ -268,7 +268,7 @@ function parseLddw(ops: string[], line: number): Pending {
     want(ops, 2, "lddw");
     return { insn: insn(LDDW, dst, src, 0, 0, 0), line, target: parseTarget(arg), targetField: "imm" };
   }
-  const withOff = kind === "map_value" || kind === "map_idx_value";
+  const withOff = kind === "map_value" || kind === "map_idx_value" || (kind === "btf_id" && ops.length === 3);
   want(ops, withOff ? 3 : 2, `lddw ${kind}`);
   return { insn: insn(LDDW, dst, src, 0, parseImm32(arg), withOff ? parseImm32(ops[2]!) : 0), line };
 }

@@ -91,7 +91,7 @@ function lddwOperand(i: Insn): string {
     case BPF_PSEUDO_MAP_VALUE:
       return `map_value ${i.imm}, ${i.nextImm ?? 0}`;
     case BPF_PSEUDO_BTF_ID:
-      return `btf_id ${i.imm}`;
+      return i.nextImm ? `btf_id ${i.imm}, ${i.nextImm}` : `btf_id ${i.imm}`;
     case BPF_PSEUDO_FUNC:
       return `func ${sgn(i.imm)}`;
     case BPF_PSEUDO_MAP_IDX:
