@@ -1,0 +1,16 @@
+/**
+ * A rejection: the errno Linux returns and the log line it prints. Thrown
+ * inside the verifier and turned into a `VerifierResult` by `verify`.
+ */
+import type { ErrnoName } from "../errno.js";
+
+export class VerifierError extends Error {
+  constructor(
+    readonly errnoName: ErrnoName,
+    readonly logMessage: string,
+    readonly insn: number,
+  ) {
+    super(logMessage);
+    this.name = "VerifierError";
+  }
+}

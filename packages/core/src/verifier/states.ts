@@ -1,0 +1,163 @@
+/**
+ * State pruning (is_state_visited, states_equal, regsafe, stacksafe): at a
+ * prune point, if the current state is contained in a state already proved
+ * safe from the same instruction, the path need not be explored again. A
+ * state still being explored (on the current path) is never used for
+ * pruning, only to detect loops that do not change anything.
+ *
+ * Only registers live at the instruction are compared (liveness comes from
+ * the control-flow pass), which is what lets unrelated branches merge.
+ */
+import type { Vctx, ExploredState } from "./context.js";
+import { type Reg, type VState, type Frame, T, Slot, copyState } from "./reg-state.js";
+import { tnumIn } from "./tnum.js";
+
+class IdMap {
+  private m = new Map<number, number>();
+  private rev = new Map<number, number>();
+  tmp = 1 << 30;
+  check(a: number, b: number): boolean {
+    if (!a && !b) return true;
+    if (!a || !b) return false;
+    const x = this.m.get(a);
+    const y = this.rev.get(b);
+    if (x === undefined && y === undefined) {
+      this.m.set(a, b);
+      this.rev.set(b, a);
+      return true;
+    }
+    return x === b && y === a;
+  }
+}
+
+const rangeWithin = (o: Reg, c: Reg): boolean =>
+  o.umin <= c.umin && o.umax >= c.umax && o.smin <= c.smin && o.smax >= c.smax &&
+  o.u32min <= c.u32min && o.u32max >= c.u32max && o.s32min <= c.s32min && o.s32max >= c.s32max;
+
+const sameBounds = (o: Reg, c: Reg): boolean =>
+  o.umin === c.umin && o.umax === c.umax && o.smin === c.smin && o.smax === c.smax &&
+  o.varOff.value === c.varOff.value && o.varOff.mask === c.varOff.mask;
+
+function regsafe(o: Reg, c: Reg, ids: IdMap, exact: boolean): boolean {
+  if (exact) {
+    if (o.type !== c.type) return false;
+    if (o.type === T.NotInit) return true;
+    return sameBounds(o, c) && o.off === c.off && o.map === c.map && o.range === c.range && o.memSize === c.memSize &&
+      o.frameno === c.frameno && ids.check(o.id, c.id) && ids.check(o.refObjId, c.refObjId);
+  }
+  if (o.type === T.NotInit) return true;
+  if (c.type === T.NotInit) return false;
+  if (o.type !== c.type) return false;
+  if (o.type === T.Scalar) {
+    if (!rangeWithin(o, c) || !tnumIn(o.varOff, c.varOff)) return false;
+    return ids.check(o.id || ++ids.tmp, c.id || ++ids.tmp);
+  }
+  if (o.off !== c.off || o.map !== c.map || o.memSize !== c.memSize || o.frameno !== c.frameno || o.subprog !== c.subprog) return false;
+  if ((o.type === T.Packet || o.type === T.PacketMeta) && o.range > c.range) return false;
+  if (!rangeWithin(o, c) || !tnumIn(o.varOff, c.varOff)) return false;
+  return ids.check(o.id, c.id) && ids.check(o.refObjId, c.refObjId);
+}
+
+function stacksafe(o: Frame, c: Frame, ids: IdMap, exact: boolean, priv: boolean): boolean {
+  for (let spi = 0; spi < o.stack.length; spi++) {
+    const os = o.stack[spi]!;
+    const cs = c.stack[spi];
+    for (let b = 0; b < 8; b++) {
+      const ok = os.kinds[b]!;
+      const ck = cs ? cs.kinds[b]! : Slot.Invalid;
+      if (exact) {
+        if (ok !== ck) return false;
+        continue;
+      }
+      if (ok === Slot.Invalid) continue;
+      if (ok === Slot.Misc && (ck === Slot.Zero || priv)) continue;
+      if (ok === Slot.Misc && ck === Slot.Spill && cs?.spilled?.type === T.Scalar) continue;
+      if (ok !== ck) return false;
+    }
+    if (os.spilled && os.kinds[0] === Slot.Spill) {
+      if (!cs?.spilled || !regsafe(os.spilled, cs.spilled, ids, exact)) return false;
+    }
+  }
+  if (exact && c.stack.length > o.stack.length) {
+    for (let spi = o.stack.length; spi < c.stack.length; spi++) if (c.stack[spi]!.kinds.some((k) => k !== Slot.Invalid)) return false;
+  }
+  return true;
+}
+
+export function statesEqual(ctx: Vctx, o: VState, c: VState, insn: number, exact: boolean): boolean {
+  if (o.frames.length !== c.frames.length) return false;
+  if (o.refs.length !== c.refs.length) return false;
+  const ids = new IdMap();
+  if (!!o.activeLock !== !!c.activeLock) return false;
+  if (o.activeLock && !ids.check(o.activeLock, c.activeLock)) return false;
+  for (let i = 0; i < o.refs.length; i++) if (!ids.check(o.refs[i]!.id, c.refs[i]!.id)) return false;
+  for (let k = o.frames.length - 1; k >= 0; k--) {
+    const of = o.frames[k]!, cf = c.frames[k]!;
+    if (of.callsite !== cf.callsite || of.inCallback !== cf.inCallback) return false;
+    const live = k === o.frames.length - 1 ? ctx.cfg.liveIn[insn]! : ctx.cfg.liveIn[o.frames[k + 1]!.callsite + 1]! & ~0x3f;
+    for (let r = 0; r < 10; r++) {
+      if (!(live & (1 << r))) continue;
+      if (!regsafe(of.regs[r]!, cf.regs[r]!, ids, exact)) return false;
+    }
+    if (!stacksafe(of, cf, ids, exact, ctx.priv)) return false;
+  }
+  return true;
+}
+
+/** Marks a path finished: the checkpoints it hangs from lose one live branch. */
+export function updateBranchCounts(st: VState | null): void {
+  let s = st;
+  while (s) {
+    s.branches--;
+    if (s.branches > 0) break;
+    s = s.parent;
+  }
+}
+
+/**
+ * is_state_visited: returns true if the current path can stop here. May
+ * also record the current state as a new checkpoint.
+ */
+export function isStateVisited(ctx: Vctx, insn: number): boolean {
+  const list = ctx.explored.get(insn) ?? [];
+  const cur = ctx.cur;
+  let addNew = true;
+  if (ctx.jmpsProcessed - ctx.prevJmpsProcessed < 2 && ctx.processed - ctx.prevInsnProcessed < 8) addNew = false;
+  for (let i = 0; i < list.length; i++) {
+    const sl = list[i]!;
+    if (sl.st.branches > 0) {
+      // Still being explored: an exact repeat means the loop makes no progress.
+      if (statesEqual(ctx, sl.st, cur, insn, true)) ctx.fail("EINVAL", `infinite loop detected at insn ${insn}`);
+      if (ctx.jmpsProcessed - ctx.prevJmpsProcessed < 20 && ctx.processed - ctx.prevInsnProcessed < 100) addNew = false;
+    } else if (statesEqual(ctx, sl.st, cur, insn, false)) {
+      sl.hit++;
+      return true;
+    }
+    if (addNew) sl.miss++;
+    const n = sl.st.branches > 0 ? 64 : 3;
+    if (sl.miss > sl.hit * n + n) {
+      list.splice(i, 1);
+      i--;
+      ctx.curStates--;
+    }
+  }
+  if (!addNew) {
+    if (list.length) ctx.explored.set(insn, list);
+    return false;
+  }
+  ctx.prevJmpsProcessed = ctx.jmpsProcessed;
+  ctx.prevInsnProcessed = ctx.processed;
+  const saved = copyState(cur);
+  saved.branches = 1;
+  saved.insnIdx = insn;
+  saved.parent = cur.parent;
+  cur.parent = saved;
+  const e: ExploredState = { st: saved, hit: 0, miss: 0 };
+  list.push(e);
+  ctx.explored.set(insn, list);
+  ctx.totalStates++;
+  ctx.curStates++;
+  if (ctx.curStates > ctx.peakStates) ctx.peakStates = ctx.curStates;
+  if (list.length > ctx.maxStatesPerInsn) ctx.maxStatesPerInsn = list.length;
+  return false;
+}

@@ -1,0 +1,388 @@
+/**
+ * The verifier's main loop (the kernel's do_check): walks every path of the
+ * program depth-first, one instruction at a time, keeping a stack of
+ * branches still to explore, and rejects the program at the first unsafe
+ * instruction with Linux's message.
+ *
+ * Called from: BPF_PROG_LOAD (syscall on any thread), the CLI, tests.
+ */
+import { Errno } from "../errno.js";
+import type { VerifierEnv, VerifierResult } from "./env.js";
+import { type Insn, C, cls, op, mode, sizeBytes, srcBit, decodeInsns, LDDW } from "./insn.js";
+import { checkCfg, jumpTarget } from "./cfg.js";
+import { Vctx, BPF_COMPLEXITY_LIMIT_INSNS, MAX_BPF_STACK } from "./context.js";
+import { VerifierError } from "./errors.js";
+import { type VState, T, newFrame, ptrReg, unknownScalar, constScalar, notInit, copyState, curFrame } from "./reg-state.js";
+import { checkAlu } from "./alu.js";
+import { checkMemAccess } from "./mem.js";
+import { checkCondJmp } from "./jmp.js";
+import { checkHelperCall, pushFrame, popFrame, checkMainExit, helperName } from "./calls.js";
+import { isStateVisited, updateBranchCounts } from "./states.js";
+import { disasm } from "./disasm.js";
+import { frameStr, alignComment } from "./log.js";
+
+const MAX_INSNS_PRIV = 1_000_000;
+const MAX_INSNS_UNPRIV = 4096;
+const MAY_ACCESS_SKB = new Set([1, 3, 4]); // socket_filter, sched_cls, sched_act
+
+/**
+ * Verifies a program. Never throws for a bad program: the verdict, errno and
+ * log are in the result.
+ */
+export function verify(bytes: Uint8Array, env: VerifierEnv): VerifierResult {
+  const empty = { processedInsns: 0, peakStates: 0, totalStates: 0, maxStatesPerInsn: 0, facts: [] };
+  if (!env.privileged && env.progType !== 1 && env.progType !== 8) {
+    return { ok: false, log: "", errno: Errno.EPERM, message: "program type requires CAP_BPF", ...empty };
+  }
+  const n = bytes.length / 8;
+  if (bytes.length % 8 !== 0 || n === 0) return { ok: false, log: "", errno: Errno.EINVAL, message: "empty or truncated program", ...empty };
+  if (n > (env.privileged ? MAX_INSNS_PRIV : MAX_INSNS_UNPRIV)) return { ok: false, log: "", errno: Errno.E2BIG, message: "too many instructions", ...empty };
+  const insns = decodeInsns(bytes);
+  let ctx: Vctx | undefined;
+  let err: VerifierError | undefined;
+  const preLog: string[] = [];
+  try {
+    const cfg = checkCfg(insns, env.privileged);
+    ctx = new Vctx(env, insns, cfg);
+    doCheck(ctx);
+    checkStackDepth(ctx);
+  } catch (e) {
+    if (!(e instanceof VerifierError)) throw e;
+    err = e;
+    if (!ctx) preLog.push(e.logMessage);
+  }
+  const log = ctx?.log;
+  let text = log ? log.text : "";
+  if (err && ctx) text += err.logMessage + "\n";
+  if (!err && env.logLevel === 1) text = "";
+  if (!ctx && env.logLevel > 0) text = preLog.map((l) => l + "\n").join("");
+  const processed = ctx?.processed ?? 0;
+  if (env.logLevel > 0 && ctx) {
+    text += `processed ${processed} insns (limit ${BPF_COMPLEXITY_LIMIT_INSNS}) max_states_per_insn ${ctx.maxStatesPerInsn} ` +
+      `total_states ${ctx.totalStates} peak_states ${ctx.peakStates} mark_read 0\n`;
+  }
+  let errno = err ? Errno[err.errnoName] : 0;
+  if (env.logLevel > 0 && env.logSize > 0 && text.length + 1 > env.logSize) {
+    text = text.slice(0, Math.max(0, env.logSize - 1));
+    if (!errno) errno = Errno.ENOSPC;
+  }
+  return {
+    ok: !err && errno === 0,
+    log: text,
+    errorInsn: err?.insn,
+    errno,
+    message: err?.logMessage,
+    processedInsns: processed,
+    peakStates: ctx?.peakStates ?? 0,
+    totalStates: ctx?.totalStates ?? 0,
+    maxStatesPerInsn: ctx?.maxStatesPerInsn ?? 0,
+    facts: ctx?.facts ?? [],
+  };
+}
+
+function initialState(): VState {
+  const f = newFrame(0, -1, 0);
+  f.regs[1] = ptrReg(T.Ctx);
+  return { frames: [f], refs: [], activeLock: 0, parent: null, branches: 1, insnIdx: 0, jmpHistory: 0 };
+}
+
+/** Prints the instruction (level >= 1) and the registers the previous one touched. */
+function logInsn(ctx: Vctx, insn: Insn): void {
+  const log = ctx.log;
+  if (ctx.env.logLevel === 0) return;
+  if (ctx.allScratched) {
+    log.line(`${ctx.insnIdx}: ${stateStr(ctx, true)}`);
+    ctx.allScratched = false;
+  }
+  log.line(`${ctx.insnIdx}: ${disasm(insn, (id) => ctx.env.helpers(id)?.name)}`);
+  ctx.scratched.clear();
+  ctx.scratchedSlots.clear();
+}
+
+function stateStr(ctx: Vctx, all: boolean): string {
+  const st = ctx.cur;
+  const f = curFrame(st);
+  const prefix = st.frames.length > 1 ? `frame${f.frameno}: ` : "";
+  if (all) return prefix + frameStr(f);
+  const regs = [...ctx.scratched].sort((a, b) => a - b);
+  const s = frameStr(f, regs, false);
+  const slots = [...ctx.scratchedSlots].sort((a, b) => a - b).map((spi) => {
+    const tmp = { ...f, stack: f.stack.map((x, i) => (i === spi ? x : { kinds: [0, 0, 0, 0, 0, 0, 0, 0] })) };
+    return frameStr(tmp, [], true);
+  }).filter((x) => x);
+  return prefix + [s, ...slots].filter((x) => x).join(" ");
+}
+
+/** After an instruction: the kernel's "; R0=..." comment on the same line. */
+function logAfter(ctx: Vctx): void {
+  if (ctx.env.logLevel === 0 || (ctx.scratched.size === 0 && ctx.scratchedSlots.size === 0)) return;
+  const s = stateStr(ctx, false);
+  if (!s) return;
+  const t = ctx.log.text;
+  const nl = t.lastIndexOf("\n", t.length - 2);
+  const line = t.slice(nl + 1, t.length - 1);
+  ctx.log.reset(nl + 1);
+  ctx.log.line(`${alignComment(line)} ${s}`);
+}
+
+function pushBranch(ctx: Vctx, st: VState, insn: number): void {
+  if (st.parent) st.parent.branches++;
+  ctx.pending.push({ st, insn, prev: ctx.insnIdx, logPos: ctx.log.pos });
+  if (ctx.pending.length > 8192) ctx.fail("E2BIG", `The sequence of ${ctx.pending.length} jumps is too complex.`);
+}
+
+/** Ends the current path; returns false when nothing is left to explore. */
+function popBranch(ctx: Vctx): boolean {
+  updateBranchCounts(ctx.cur.parent);
+  const b = ctx.pending.pop();
+  if (!b) return false;
+  if (ctx.env.logLevel === 1) ctx.log.reset(b.logPos);
+  ctx.cur = b.st;
+  ctx.prevInsnIdx = b.prev;
+  ctx.insnIdx = b.insn;
+  if (ctx.env.logLevel >= 2) ctx.log.line(`\nfrom ${b.prev} to ${b.insn}: ${stateStr(ctx, true)}`);
+  ctx.allScratched = true;
+  return true;
+}
+
+function doCheck(ctx: Vctx): void {
+  ctx.cur = initialState();
+  const insns = ctx.insns;
+  if (ctx.env.logLevel >= 2) ctx.log.line("func#0 @0");
+  for (;;) {
+    const idx = ctx.insnIdx;
+    const insn = insns[idx];
+    if (!insn) ctx.fail("EFAULT", `invalid insn idx ${idx} insn_cnt ${insns.length}`);
+    if (++ctx.processed > BPF_COMPLEXITY_LIMIT_INSNS) {
+      ctx.fail("E2BIG", `BPF program is too large. Processed ${ctx.processed} insn`);
+    }
+    if (ctx.cfg.prunePoints[idx] && isStateVisited(ctx, idx)) {
+      if (ctx.env.logLevel >= 2) ctx.log.line(`\nfrom ${ctx.prevInsnIdx} to ${idx}: safe`);
+      else if (ctx.env.logLevel === 1) ctx.log.line(`${idx}: safe`);
+      if (!popBranch(ctx)) return;
+      continue;
+    }
+    logInsn(ctx, insn);
+    ctx.prevInsnIdx = idx;
+    const next = step(ctx, insn, idx);
+    if (next < 0) {
+      if (!popBranch(ctx)) return;
+      continue;
+    }
+    logAfter(ctx);
+    ctx.insnIdx = next;
+  }
+}
+
+/** Executes one instruction symbolically; returns the next index, or -1 when the path ended. */
+function step(ctx: Vctx, insn: Insn, idx: number): number {
+  const c = cls(insn.code);
+  switch (c) {
+    case C.ALU:
+    case C.ALU64:
+      checkAlu(ctx, insn);
+      return idx + 1;
+    case C.LDX: {
+      const m = mode(insn.code);
+      if ((m !== C.MEM && m !== C.MEMSX) || insn.imm !== 0) ctx.fail("EINVAL", "BPF_LDX uses reserved fields");
+      if (m === C.MEMSX && sizeBytes(insn.code) === 8) ctx.fail("EINVAL", "BPF_LDX uses reserved fields");
+      ctx.readReg(insn.src);
+      ctx.checkWritable(insn.dst);
+      const v = checkMemAccess(ctx, insn.src, insn.off, sizeBytes(insn.code), false, insn.dst, undefined, 0, m === C.MEMSX);
+      ctx.setReg(insn.dst, v ?? unknownScalar());
+      return idx + 1;
+    }
+    case C.STX: {
+      const m = mode(insn.code);
+      if (m === C.ATOMIC) {
+        checkAtomic(ctx, insn);
+        return idx + 1;
+      }
+      if (m !== C.MEM || insn.imm !== 0) ctx.fail("EINVAL", "BPF_STX uses reserved fields");
+      const v = ctx.readReg(insn.src);
+      ctx.readReg(insn.dst);
+      checkMemAccess(ctx, insn.dst, insn.off, sizeBytes(insn.code), true, insn.src, v, 0, false);
+      return idx + 1;
+    }
+    case C.ST: {
+      if (mode(insn.code) !== C.MEM || insn.src !== 0) ctx.fail("EINVAL", "BPF_ST uses reserved fields");
+      const d = ctx.readReg(insn.dst);
+      if (d.type === T.Ctx) ctx.fail("EACCES", `BPF_ST stores into R${insn.dst} ctx is not allowed`);
+      checkMemAccess(ctx, insn.dst, insn.off, sizeBytes(insn.code), true, -1, undefined, insn.imm, false);
+      return idx + 1;
+    }
+    case C.LD:
+      return checkLd(ctx, insn, idx);
+    case C.JMP:
+    case C.JMP32:
+      return checkJmp(ctx, insn, idx);
+  }
+  ctx.fail("EINVAL", `unknown insn class ${c}`);
+}
+
+function checkAtomic(ctx: Vctx, insn: Insn): void {
+  const ok = [C.ADD, C.AND, C.OR, C.XOR, C.ADD | C.FETCH, C.AND | C.FETCH, C.OR | C.FETCH, C.XOR | C.FETCH, C.XCHG, C.CMPXCHG];
+  if (!ok.includes(insn.imm)) ctx.fail("EINVAL", `BPF_ATOMIC uses invalid atomic opcode ${(insn.imm & 0xff).toString(16).padStart(2, "0")}`);
+  const size = sizeBytes(insn.code);
+  if (size !== 4 && size !== 8) ctx.fail("EINVAL", "invalid atomic operand size");
+  const s = ctx.readReg(insn.src);
+  const d = ctx.readReg(insn.dst);
+  if (insn.imm === C.CMPXCHG) {
+    const r0 = ctx.readReg(0);
+    if (ctx.isPtrValue(r0)) ctx.fail("EACCES", "R0 leaks addr into mem");
+  }
+  if (ctx.isPtrValue(s)) ctx.fail("EACCES", `R${insn.src} leaks addr into mem`);
+  if (d.type === T.Ctx || d.type === T.Packet || d.type === T.PacketMeta) {
+    ctx.fail("EACCES", `BPF_ATOMIC stores into R${insn.dst} ${d.type === T.Ctx ? "ctx" : "pkt"} is not allowed`);
+  }
+  const fetch = insn.imm & C.FETCH;
+  const loadReg = insn.imm === C.CMPXCHG ? 0 : fetch ? insn.src : -1;
+  const v = checkMemAccess(ctx, insn.dst, insn.off, size, false, loadReg, undefined, 0, false);
+  if (v && v.type !== T.Scalar && loadReg >= 0 && !ctx.priv) ctx.fail("EACCES", `R${insn.dst} leaks addr into mem`);
+  checkMemAccess(ctx, insn.dst, insn.off, size, true, -1, unknownScalar(), 0, false);
+  if (loadReg >= 0) ctx.setReg(loadReg, v && v.type === T.Scalar ? unknownScalarSized(size) : unknownScalar());
+}
+
+function unknownScalarSized(size: number): ReturnType<typeof unknownScalar> {
+  const r = unknownScalar();
+  if (size === 4) {
+    r.umax = 0xffffffffn;
+    r.smin = 0n;
+    r.smax = 0xffffffffn;
+    r.varOff = { value: 0n, mask: 0xffffffffn };
+  }
+  return r;
+}
+
+function checkLd(ctx: Vctx, insn: Insn, idx: number): number {
+  const m = mode(insn.code);
+  if (m === C.ABS || m === C.IND) {
+    if (!MAY_ACCESS_SKB.has(ctx.env.progType)) ctx.fail("EINVAL", "BPF_LD_[ABS|IND] instructions not allowed for this program type");
+    if (insn.dst !== 0 || insn.off !== 0 || sizeBytes(insn.code) === 8 || (m === C.ABS && insn.src !== 0)) {
+      ctx.fail("EINVAL", "BPF_LD_[ABS|IND] uses reserved fields");
+    }
+    const r6 = ctx.readReg(6);
+    if (ctx.cur.refs.length) ctx.fail("EINVAL", "BPF_LD_[ABS|IND] would lead to reference leak");
+    if (r6.type !== T.Ctx) ctx.fail("EINVAL", "at the time of BPF_LD_ABS|IND R6 != pointer to skb");
+    if (m === C.IND) ctx.readReg(insn.src);
+    const regs = ctx.regs();
+    for (let r = 1; r <= 5; r++) regs[r] = notInit();
+    const r0 = unknownScalar();
+    r0.umax = sizeBytes(insn.code) === 4 ? 0xffffffffn : (1n << BigInt(sizeBytes(insn.code) * 8)) - 1n;
+    r0.smin = 0n;
+    r0.smax = r0.umax;
+    r0.varOff = { value: 0n, mask: r0.umax };
+    ctx.setReg(0, r0);
+    return idx + 1;
+  }
+  if (insn.code !== LDDW) ctx.fail("EINVAL", "invalid BPF_LD_IMM insn");
+  if (insn.off !== 0) ctx.fail("EINVAL", "BPF_LD_IMM64 uses reserved fields");
+  ctx.checkWritable(insn.dst);
+  const imm64 = insn.imm64 ?? 0n;
+  switch (insn.src) {
+    case 0:
+      ctx.setReg(insn.dst, constScalar(imm64));
+      break;
+    case C.PSEUDO_MAP_FD: {
+      const map = ctx.env.maps(imm64, idx);
+      if (!map) ctx.fail("EBADF", `fd ${insn.imm} is not pointing to valid bpf_map`);
+      const r = ptrReg(T.ConstMapPtr);
+      r.map = map;
+      ctx.setReg(insn.dst, r);
+      break;
+    }
+    case C.PSEUDO_MAP_VALUE: {
+      const mv = ctx.env.mapValue?.(imm64, idx);
+      if (!mv) ctx.fail("EBADF", `fd ${insn.imm} is not pointing to valid bpf_map`);
+      if (mv.off < 0 || mv.off >= mv.map.valueSize) ctx.fail("EINVAL", `invalid access to map value pointer, value_size=${mv.map.valueSize} off=${mv.off}`);
+      const r = ptrReg(T.MapValue, mv.off);
+      r.map = mv.map;
+      ctx.setReg(insn.dst, r);
+      break;
+    }
+    case C.PSEUDO_FUNC: {
+      const r = ptrReg(T.Func);
+      r.subprog = idx + insn.imm + 1;
+      ctx.setReg(insn.dst, r);
+      break;
+    }
+    default:
+      ctx.fail("EINVAL", "unrecognized bpf_ld_imm64 insn");
+  }
+  return idx + 2;
+}
+
+function checkJmp(ctx: Vctx, insn: Insn, idx: number): number {
+  const o = op(insn.code);
+  ctx.jmpsProcessed++;
+  if (o === C.JA) {
+    if (srcBit(insn.code) || insn.src !== 0 || insn.dst !== 0 || (cls(insn.code) === C.JMP && insn.imm !== 0) || (cls(insn.code) === C.JMP32 && insn.off !== 0)) {
+      ctx.fail("EINVAL", "BPF_JA uses reserved fields");
+    }
+    return jumpTarget(insn, idx);
+  }
+  if (o === C.CALL) {
+    if (srcBit(insn.code) || insn.off !== 0 || insn.dst !== 0 || cls(insn.code) === C.JMP32 || (insn.src !== 0 && insn.src !== C.PSEUDO_CALL && insn.src !== C.PSEUDO_KFUNC_CALL)) {
+      ctx.fail("EINVAL", "BPF_CALL uses reserved fields");
+    }
+    if (ctx.cur.activeLock && (insn.src !== 0 || insn.imm !== 94) && insn.src !== C.PSEUDO_CALL) {
+      ctx.fail("EINVAL", "function calls are not allowed while holding a lock");
+    }
+    if (insn.src === C.PSEUDO_KFUNC_CALL) ctx.fail("EINVAL", "calling kernel functions is not supported");
+    if (insn.src === C.PSEUDO_CALL) {
+      pushFrame(ctx, idx + insn.imm + 1, idx);
+      return idx + insn.imm + 1;
+    }
+    const { callback, cbArg } = checkHelperCall(ctx, insn);
+    if (callback !== undefined) {
+      pushFrame(ctx, callback, idx, cbArg ?? unknownScalar());
+      return callback;
+    }
+    return idx + 1;
+  }
+  if (o === C.EXIT) {
+    if (srcBit(insn.code) || insn.imm !== 0 || insn.src !== 0 || insn.dst !== 0 || cls(insn.code) === C.JMP32) {
+      ctx.fail("EINVAL", "BPF_EXIT uses reserved fields");
+    }
+    if (ctx.cur.frames.length > 1) {
+      if (curFrame(ctx.cur).inCallback && ctx.cur.activeLock) {
+        ctx.fail("EINVAL", "bpf_exit instruction in callback cannot be used inside bpf_spin_lock-ed region");
+      }
+      return popFrame(ctx);
+    }
+    checkMainExit(ctx);
+    return -1;
+  }
+  const target = jumpTarget(insn, idx);
+  const { other, fallthrough } = checkCondJmp(ctx, insn, target);
+  if (other && fallthrough) {
+    pushBranch(ctx, other, target);
+    return idx + 1;
+  }
+  if (other) {
+    if (other !== ctx.cur) {
+      other.parent = ctx.cur.parent;
+      other.branches = ctx.cur.branches;
+      ctx.cur = other;
+    }
+    return target;
+  }
+  if (fallthrough) return idx + 1;
+  return -1;
+}
+
+/** check_max_stack_depth: the frames of any call chain share 512 bytes (each rounded up to 32). */
+function checkStackDepth(ctx: Vctx): void {
+  const round = (d: number): number => Math.ceil(Math.max(d, 1) / 32) * 32;
+  const calls: number[][] = ctx.cfg.subprogs.map(() => []);
+  ctx.insns.forEach((insn, i) => {
+    if (insn.code === (C.JMP | C.CALL) && insn.src === C.PSEUDO_CALL) calls[ctx.subprogOf(i)]!.push(ctx.subprogOf(i + insn.imm + 1));
+  });
+  const walk = (sp: number, depth: number, frames: number): void => {
+    const d = depth + round(ctx.stackDepth[sp]!);
+    if (d > MAX_BPF_STACK) ctx.fail("EACCES", `combined stack size of ${frames} calls is ${d}. Too large`);
+    for (const c of calls[sp]!) walk(c, d, frames + 1);
+  };
+  walk(0, 0, 1);
+  void copyState;
+}
