@@ -11,6 +11,7 @@ import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { jitCompileFigures } from "./_exec-jit.mjs";
 
 const repoRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const sharedBench = resolve(repoRoot, "../shared/bench");
@@ -102,7 +103,10 @@ export default async function execBench(args) {
   }
   const linux = noLinux ? { value: BASELINE.linuxJit, source: "baseline", note: "--no-linux" } : linuxAluLoop();
 
+  const jitCompile = core.getEngine("jit") ? jitCompileFigures(core, loader, insns, env.arena.size) : [];
+
   if (json) {
+    for (const c of jitCompile) console.log(JSON.stringify({ suite: "exec", engine: "jit", ...c }));
     for (const r of results) {
       const base = { suite: "exec", case: "alu_loop", engine: r.engine };
       console.log(JSON.stringify({ ...base, metric: "ns_per_run", value: Math.round(r.median), unit: "ns", linux: linux.value, linux_source: linux.source, ubpf_interp: BASELINE.ubpfInterp }));
@@ -119,4 +123,5 @@ export default async function execBench(args) {
   row("uBPF interpreter (baseline)", BASELINE.ubpfInterp);
   row("uBPF JIT (baseline)", BASELINE.ubpfJit);
   row(`Linux JIT (${linux.source})`, linux.value, linux.note);
+  for (const c of jitCompile) console.log(`  jit ${c.case} (${c.insns} insns) ${c.metric}: ${c.value} ${c.unit}`);
 }

@@ -18,7 +18,8 @@
  */
 import { BpfError, Errno } from "../../errno.js";
 import type { DecodedInsns } from "./decode.js";
-import { F_CALLX, F_FAULT, F_HELPER, F_TAIL_PREP, F_TAIL_RUN, FaultCode, L_DEPTH, MAX_CALL_FRAMES, REG_LOCAL } from "./frame.js";
+import { F_CALLX, F_FAULT, F_HELPER, F_TAIL_PREP, F_TAIL_RUN, FaultCode, L_DEPTH, MAX_CALL_FRAMES, REG_LOCAL, type EmitEnv } from "./frame.js";
+import { emitArrayLookup } from "./inline-helpers.js";
 import { ByteWriter, Op } from "./wasm-writer.js";
 
 const get = (w: ByteWriter, r: number): ByteWriter => w.u8(Op.localGet).u32(REG_LOCAL[r]!);
@@ -77,7 +78,7 @@ export function emitExit(w: ByteWriter): void {
  * A call insn inside a block. `funcIndex(pc)` gives the wasm function index
  * of the subprogram starting at insn `pc`.
  */
-export function emitCall(w: ByteWriter, ins: DecodedInsns, i: number, funcIndex: (pc: number) => number): void {
+export function emitCall(w: ByteWriter, ins: DecodedInsns, i: number, funcIndex: (pc: number) => number, env: EmitEnv): void {
   const opc = ins.op[i]!;
   if (opc === 0x8d) {
     // callx (LLVM's BPF_CALL | BPF_X, target in dst): resolved at run time by
@@ -113,8 +114,13 @@ export function emitCall(w: ByteWriter, ins: DecodedInsns, i: number, funcIndex:
     w.u8(Op.call).u32(F_TAIL_RUN).u8(Op.return).u8(Op.end);
     return;
   }
-  w.u8(Op.i32Const).s32(id).u8(Op.i32Const).s32(i).u8(Op.localGet).u32(L_DEPTH);
-  for (let r = 1; r <= 5; r++) get(w, r);
-  w.u8(Op.call).u32(F_HELPER);
-  set(w, 0);
+  const call = (): void => {
+    w.u8(Op.i32Const).s32(id).u8(Op.i32Const).s32(i).u8(Op.localGet).u32(L_DEPTH);
+    for (let r = 1; r <= 5; r++) get(w, r);
+    w.u8(Op.call).u32(F_HELPER);
+    set(w, 0);
+  };
+  const site = env.inline.get(i);
+  if (site) emitArrayLookup(w, site, env.arenaSize, call);
+  else call();
 }

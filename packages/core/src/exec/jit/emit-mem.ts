@@ -25,7 +25,7 @@
 import { BpfError, Errno } from "../../errno.js";
 import { ARENA_RESERVED } from "../../memory/arena-api.js";
 import type { DecodedInsns } from "./decode.js";
-import { FaultCode, F_FAULT, REG_LOCAL } from "./frame.js";
+import { FaultCode, F_FAULT, FRAME_BYTES, REG_LOCAL, type EmitEnv } from "./frame.js";
 import { AtomicOp, ByteWriter, Op } from "./wasm-writer.js";
 
 const get = (w: ByteWriter, r: number): ByteWriter => w.u8(Op.localGet).u32(REG_LOCAL[r]!);
@@ -44,7 +44,10 @@ function i64Split(w: ByteWriter, v: number): ByteWriter {
 }
 
 /** Emits the bounds check for `n` bytes at reg + off; out of bounds calls the fault import. */
-function boundsCheck(w: ByteWriter, arenaSize: number, pc: number, reg: number, off: number, n: number, kind: number): void {
+function boundsCheck(w: ByteWriter, env: EmitEnv, pc: number, reg: number, off: number, n: number, kind: number): void {
+  // In-frame stack accesses cannot leave the stack area (see EmitEnv.r10ReadOnly).
+  if (reg === 10 && env.r10ReadOnly && off >= -FRAME_BYTES && off + n <= 0) return;
+  const arenaSize = env.arenaSize;
   get(w, reg);
   w.u8(Op.i64Const).s32(ARENA_RESERVED - off).u8(Op.i64Sub);
   i64Split(w, arenaSize - ARENA_RESERVED - n).u8(Op.i64GtU);
@@ -62,8 +65,8 @@ function pushAddr(w: ByteWriter, reg: number, off: number): number {
   return 0;
 }
 
-function address(w: ByteWriter, arenaSize: number, pc: number, reg: number, off: number, n: number, kind: number): number {
-  boundsCheck(w, arenaSize, pc, reg, off, n, kind);
+function address(w: ByteWriter, env: EmitEnv, pc: number, reg: number, off: number, n: number, kind: number): number {
+  boundsCheck(w, env, pc, reg, off, n, kind);
   return pushAddr(w, reg, off);
 }
 
@@ -80,7 +83,7 @@ export function emitLddw(w: ByteWriter, ins: DecodedInsns, i: number, funcRef: (
 }
 
 /** LDX (MEM, MEMSX), ST and STX (MEM, ATOMIC). */
-export function emitMem(w: ByteWriter, ins: DecodedInsns, i: number, arenaSize: number): void {
+export function emitMem(w: ByteWriter, ins: DecodedInsns, i: number, env: EmitEnv): void {
   const opc = ins.op[i]!;
   const cls = opc & 7;
   const mode = opc & 0xe0;
@@ -94,30 +97,30 @@ export function emitMem(w: ByteWriter, ins: DecodedInsns, i: number, arenaSize: 
   if (cls === 1) {
     if (mode !== 0x60 && mode !== 0x80) throw bad("unsupported load mode");
     if (mode === 0x80 && sz === 3) throw bad("sign-extending load of 8 bytes");
-    const memOff = address(w, arenaSize, i, src, off, n, FaultCode.Read);
+    const memOff = address(w, env, i, src, off, n, FaultCode.Read);
     w.u8((mode === 0x80 ? LOAD_S : LOAD_U)[sz]).u32(0).u32(memOff);
     set(w, dst);
     return;
   }
   if (cls === 2) {
     if (mode !== 0x60) throw bad("unsupported store mode");
-    const memOff = address(w, arenaSize, i, dst, off, n, FaultCode.Write);
+    const memOff = address(w, env, i, dst, off, n, FaultCode.Write);
     w.u8(Op.i64Const).s32(ins.imm[i]!);
     w.u8(STORE[sz]).u32(0).u32(memOff);
     return;
   }
   if (mode === 0x60) {
-    const memOff = address(w, arenaSize, i, dst, off, n, FaultCode.Write);
+    const memOff = address(w, env, i, dst, off, n, FaultCode.Write);
     get(w, src);
     w.u8(STORE[sz]).u32(0).u32(memOff);
     return;
   }
   if (mode !== 0xc0) throw bad("unsupported store mode");
   if (n !== 4 && n !== 8) throw bad("atomic operations take 4 or 8 bytes");
-  emitAtomic(w, ins, i, arenaSize, n, bad);
+  emitAtomic(w, ins, i, env, n, bad);
 }
 
-function emitAtomic(w: ByteWriter, ins: DecodedInsns, i: number, arenaSize: number, n: 4 | 8, bad: (s: string) => BpfError): void {
+function emitAtomic(w: ByteWriter, ins: DecodedInsns, i: number, env: EmitEnv, n: 4 | 8, bad: (s: string) => BpfError): void {
   const dst = ins.dst[i]!;
   const src = ins.src[i]!;
   const off = ins.off[i]!;
@@ -137,7 +140,7 @@ function emitAtomic(w: ByteWriter, ins: DecodedInsns, i: number, arenaSize: numb
 
   // Bounds, then alignment (the interpreter's order); only the low bits of
   // the (now known to be small) address matter for the latter.
-  boundsCheck(w, arenaSize, i, dst, off, n, FaultCode.Atomic);
+  boundsCheck(w, env, i, dst, off, n, FaultCode.Atomic);
   get(w, dst).u8(Op.i32WrapI64).u8(Op.i32Const).s32(off).u8(Op.i32Add);
   w.u8(Op.i32Const).s32(n - 1).u8(Op.i32And);
   w.u8(Op.if).u8(0x40);

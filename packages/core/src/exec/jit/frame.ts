@@ -54,3 +54,16 @@ export const FaultCode = {
 /** Frames per CPU and bytes per frame (Linux's MAX_CALL_FRAMES, MAX_BPF_STACK). */
 export const MAX_CALL_FRAMES = 8;
 export const FRAME_BYTES = 512;
+
+/** What the per-instruction emitters need to know about the whole program. */
+export interface EmitEnv {
+  readonly arenaSize: number;
+  /**
+   * True when no instruction writes r10. Then r10 is always this frame's
+   * pointer, and an access [r10 + off] with -512 <= off, off + n <= 0 stays
+   * inside the CPU's stack area, so it needs no bounds check.
+   */
+  readonly r10ReadOnly: boolean;
+  /** Helper calls emitted inline, by insn index (inline-helpers.ts). */
+  readonly inline: ReadonlyMap<number, import("./inline-helpers.js").ArrayLookupSite>;
+}

@@ -13,12 +13,14 @@
  * Context: compile on any thread; run on the CPU that owns `cpu`.
  */
 import { BpfError, Errno } from "../../errno.js";
-import type { ArenaApi } from "../../memory/arena-api.js";
+import { ARENA_RESERVED, type ArenaApi } from "../../memory/arena-api.js";
 import { MAX_TAIL_CALL_CNT } from "../../uapi.js";
 import { registerEngine } from "../engines.js";
 import { ProgramFault, type CompiledProgram, type CpuContext, type ExecutionEngine, type ProgImage } from "../engine.js";
 import { FaultCode, FRAME_BYTES, MAX_CALL_FRAMES } from "./frame.js";
-import { translate } from "./translate.js";
+import { decodeInsns } from "./decode.js";
+import { planInlines, planKey } from "./inline-helpers.js";
+import { translateDecoded } from "./translate.js";
 
 
 type WasmMain = (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, depth: number) => bigint;
@@ -85,6 +87,11 @@ export class JitProgram implements CompiledProgram {
   private instantiate(cpu: CpuContext): Runner {
     if (cpu.arena.size !== this.arenaSize) {
       throw new BpfError(Errno.EINVAL, `program was compiled for a ${this.arenaSize}-byte arena, CPU ${cpu.cpu} has ${cpu.arena.size}`);
+    }
+    // In-frame stack accesses are not bounds-checked (frame.ts), so the
+    // stack area itself must lie inside the program-addressable arena.
+    if (!(cpu.stackBase >= ARENA_RESERVED && cpu.stackBase + MAX_CALL_FRAMES * FRAME_BYTES <= cpu.arena.size)) {
+      throw new BpfError(Errno.EINVAL, `CPU ${cpu.cpu} stack area at ${cpu.stackBase} is outside the arena`);
     }
     // Depth of the innermost helper call in progress, for callbacks it makes.
     let helperDepth = 0;
@@ -192,22 +199,32 @@ function cacheKey(insns: Uint8Array, arenaSize: number): string {
   return `${arenaSize}:${insns.length}:${(h >>> 0).toString(16)}`;
 }
 
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /**
- * Translates and compiles a program for arenas of `arenaSize` bytes, reusing
- * a cached module for identical bytes. Throws BpfError(EINVAL) for a program
- * the JIT cannot place. Any thread.
+ * Translates and compiles a program for `arena` (or, given only a size, for
+ * any arena of that size, without inline map lookups), reusing a cached
+ * module for identical bytes and inline plan (`cache: false` always
+ * compiles, for measuring). Throws BpfError(EINVAL) for a program the JIT
+ * cannot place. Any thread.
  */
-export function compileJitModule(insns: Uint8Array, arenaSize: number): WebAssembly.Module {
-  const key = cacheKey(insns, arenaSize);
-  const hit = moduleCache.get(key);
+export function compileJitModule(insns: Uint8Array, arena: ArenaApi | number, opts: { cache?: boolean } = {}): WebAssembly.Module {
+  const useCache = opts.cache ?? true;
+  const arenaSize = typeof arena === "number" ? arena : arena.size;
+  const ins = decodeInsns(insns);
+  const plan = planInlines(ins, typeof arena === "number" ? undefined : arena);
+  const key = `${cacheKey(insns, arenaSize)}|${planKey(plan)}`;
+  const hit = useCache ? moduleCache.get(key) : undefined;
   if (hit && sameBytes(hit.insns, insns)) {
     moduleCache.delete(key);
     moduleCache.set(key, hit);
     return hit.module;
   }
-  const { bytes } = translate(insns, arenaSize);
+  const { bytes } = translateDecoded(ins, arenaSize, plan);
   let module: WebAssembly.Module;
   try {
     module = new WebAssembly.Module(bytes);
@@ -215,6 +232,7 @@ export function compileJitModule(insns: Uint8Array, arenaSize: number): WebAssem
     // A translator bug, not a user error; still surfaced as a BpfError.
     throw new BpfError(Errno.EINVAL, `JIT produced an invalid module: ${(e as Error).message}`);
   }
+  if (!useCache) return module;
   moduleCache.set(key, { insns: insns.slice(), module });
   if (moduleCache.size > CACHE_LIMIT) moduleCache.delete(moduleCache.keys().next().value!);
   return module;
@@ -224,7 +242,7 @@ export function compileJitModule(insns: Uint8Array, arenaSize: number): WebAssem
 export const jitEngine: ExecutionEngine = {
   name: "jit",
   compile(image: ProgImage, arena: ArenaApi): CompiledProgram {
-    return JitProgram.fromModule(compileJitModule(image.insns, arena.size), arena.size, image.name);
+    return JitProgram.fromModule(compileJitModule(image.insns, arena), arena.size, image.name);
   },
 };
 

@@ -25,7 +25,8 @@ import { Cls, OP_LDDW, decodeInsns, type DecodedInsns } from "./decode.js";
 import { emitAlu } from "./emit-alu.js";
 import { emitCall, emitCond, emitExit } from "./emit-jmp.js";
 import { emitLddw, emitMem } from "./emit-mem.js";
-import { EXTRA_I32_LOCALS, EXTRA_I64_LOCALS, IMPORTED_FUNCS, L_DEPTH, L_LABEL, REG_LOCAL, G_STACK_TOP } from "./frame.js";
+import { EXTRA_I32_LOCALS, EXTRA_I64_LOCALS, IMPORTED_FUNCS, L_DEPTH, L_LABEL, REG_LOCAL, G_STACK_TOP, type EmitEnv } from "./frame.js";
+import type { InlinePlan } from "./inline-helpers.js";
 import { emitStructured, type BlockEmitter } from "./structure.js";
 import { ByteWriter, ExternKind, I32, I64, Op, Section } from "./wasm-writer.js";
 
@@ -40,9 +41,14 @@ export interface TranslateResult {
 const WASM_PAGE = 65536;
 
 /** Translates an instruction image for an arena of `arenaSize` bytes. Throws BpfError (EINVAL). */
-export function translate(insnBytes: Uint8Array, arenaSize: number): TranslateResult {
+export function translate(insnBytes: Uint8Array, arenaSize: number, inline: InlinePlan = new Map()): TranslateResult {
+  return translateDecoded(decodeInsns(insnBytes), arenaSize, inline);
+}
+
+/** `translate` for instructions already decoded (the engine decodes once to plan inlining). */
+export function translateDecoded(ins: DecodedInsns, arenaSize: number, inline: InlinePlan): TranslateResult {
   if (arenaSize % WASM_PAGE !== 0) throw new BpfError(Errno.EINVAL, `arena size ${arenaSize} is not whole wasm pages`);
-  const ins = decodeInsns(insnBytes);
+  const env: EmitEnv = { arenaSize, r10ReadOnly: !writesR10(ins), inline };
   const entries = functionEntries(ins);
   const indexOf = new Map<number, number>();
   entries.forEach((e, k) => indexOf.set(e, IMPORTED_FUNCS + k));
@@ -58,7 +64,7 @@ export function translate(insnBytes: Uint8Array, arenaSize: number): TranslateRe
     const entry = entries[k]!;
     const limit = k + 1 < entries.length ? entries[k + 1]! : ins.count;
     const cfg = buildCfg(ins, entry, limit);
-    const em = blockEmitter(ins, arenaSize, funcIndex);
+    const em = blockEmitter(ins, env, funcIndex);
     const { code, dispatch } = emitStructured(cfg, em, L_LABEL);
     if (dispatch) dispatchFunctions.push(entry);
     bodies.push(functionBody(code));
@@ -66,12 +72,24 @@ export function translate(insnBytes: Uint8Array, arenaSize: number): TranslateRe
   return { bytes: assemble(arenaSize / WASM_PAGE, entries, bodies), entries, dispatchFunctions };
 }
 
-function blockEmitter(ins: DecodedInsns, arenaSize: number, funcIndex: (pc: number) => number): BlockEmitter {
+/** Whether any instruction can change r10 (the verifier forbids it; the interpreter allows it). */
+function writesR10(ins: DecodedInsns): boolean {
+  for (let i = 0; i < ins.count; i++) {
+    const op = ins.op[i]!;
+    const cls = op & 7;
+    if ((cls === Cls.ALU || cls === Cls.ALU64 || cls === Cls.LDX || op === OP_LDDW) && ins.dst[i] === 10) return true;
+    if (cls === Cls.STX && (op & 0xe0) === 0xc0 && ins.src[i] === 10 && (ins.imm[i]! & 1) === 1) return true;
+    if (op === OP_LDDW) i++;
+  }
+  return false;
+}
+
+function blockEmitter(ins: DecodedInsns, env: EmitEnv, funcIndex: (pc: number) => number): BlockEmitter {
   const funcRef = (pc: number): number => pc + ins.imm[pc]! + 1;
   return {
     body(w: ByteWriter, b: BasicBlock): void {
       const stop = b.termPc >= 0 ? b.termPc : b.end;
-      for (let i = b.start; i < stop; i += insnSlots(ins, i)) emitInsn(w, ins, i, arenaSize, funcIndex, funcRef);
+      for (let i = b.start; i < stop; i += insnSlots(ins, i)) emitInsn(w, ins, i, env, funcIndex, funcRef);
     },
     cond(w: ByteWriter, b: BasicBlock): void {
       emitCond(w, ins, b.termPc);
@@ -86,7 +104,7 @@ function emitInsn(
   w: ByteWriter,
   ins: DecodedInsns,
   i: number,
-  arenaSize: number,
+  env: EmitEnv,
   funcIndex: (pc: number) => number,
   funcRef: (pc: number) => number,
 ): void {
@@ -101,10 +119,10 @@ function emitInsn(
     case Cls.LDX:
     case Cls.ST:
     case Cls.STX:
-      return emitMem(w, ins, i, arenaSize);
+      return emitMem(w, ins, i, env);
     default:
       // Only calls stay inside a block; jumps and exit are terminators.
-      return emitCall(w, ins, i, funcIndex);
+      return emitCall(w, ins, i, funcIndex, env);
   }
 }
 

@@ -130,6 +130,10 @@ export class ByteWriter {
 
   private reserve(n: number): void {
     if (this.length + n <= this.buf.length) return;
+    this.grow(n);
+  }
+
+  private grow(n: number): void {
     let cap = this.buf.length * 2;
     while (cap < this.length + n) cap *= 2;
     const next = new Uint8Array(cap);
@@ -138,7 +142,7 @@ export class ByteWriter {
   }
 
   u8(b: number): this {
-    this.reserve(1);
+    if (this.length === this.buf.length) this.grow(1);
     this.buf[this.length++] = b;
     return this;
   }

@@ -1,0 +1,115 @@
+/**
+ * Helpers the JIT emits inline instead of calling out to JavaScript. Today:
+ * bpf_map_lookup_elem on a BPF_MAP_TYPE_ARRAY, like Linux's
+ * array_map_gen_lookup():
+ *
+ *   r0 = key < max_entries ? values + key * round_up(value_size, 8) : 0
+ *
+ * A site qualifies when r1 at the call is a constant from `lddw r1, <map>`
+ * in the same basic block (what clang emits) and, at compile time, that
+ * offset holds the header of an array map in the arena (kernel/layout.ts).
+ * The header fields used are written before the map is published and never
+ * change, and a loaded program holds a reference on its maps, so the values
+ * block cannot move while the module can run. The plan is part of the module
+ * cache key, so a module is only reused for the same maps.
+ *
+ * The key pointer (r2) gets the usual bounds check; when it fails the site
+ * calls the helper instead, so the outcome is whatever the helper (and the
+ * interpreter) does.
+ *
+ * Context: compile time, any thread.
+ */
+import type { ArenaApi } from "../../memory/arena-api.js";
+import { ARENA_RESERVED } from "../../memory/arena-api.js";
+import { M_MAGIC, M_MAX_ENTRIES, M_PRIV, M_TYPE, M_VALUE_SIZE, MAP_HEADER_BYTES, MAP_MAGIC } from "../../kernel/layout.js";
+import { P_VALUES } from "../../maps/array.js";
+import { MapType } from "../../uapi.js";
+import { Cls, OP_LDDW, type DecodedInsns } from "./decode.js";
+import { L_T0, REG_LOCAL } from "./frame.js";
+import { ByteWriter, Op } from "./wasm-writer.js";
+
+/** Helper id of bpf_map_lookup_elem. */
+export const HELPER_MAP_LOOKUP_ELEM = 1;
+
+/** One inlined array lookup. */
+export interface ArrayLookupSite {
+  readonly valuesOff: number;
+  readonly elemSize: number;
+  readonly maxEntries: number;
+}
+
+/** Inline sites by call insn index. */
+export type InlinePlan = ReadonlyMap<number, ArrayLookupSite>;
+
+/** The array map whose header is at `off`, or undefined. */
+function arrayAt(arena: ArenaApi, off: number): ArrayLookupSite | undefined {
+  if (off % 4 !== 0 || off < ARENA_RESERVED || off + MAP_HEADER_BYTES > arena.size) return undefined;
+  const w = off >> 2;
+  const u32 = arena.u32;
+  if (Atomics.load(u32, w + M_MAGIC) !== MAP_MAGIC || u32[w + M_TYPE] !== MapType.Array) return undefined;
+  const valueSize = u32[w + M_VALUE_SIZE]!;
+  return { valuesOff: u32[w + M_PRIV + P_VALUES]!, elemSize: (valueSize + 7) & ~7, maxEntries: u32[w + M_MAX_ENTRIES]! };
+}
+
+/**
+ * Finds the call sites to inline. Tracks the constant in r1 through each
+ * basic block (reset at jump targets, jumps and calls, and on any write to r1).
+ */
+export function planInlines(ins: DecodedInsns, arena: ArenaApi | undefined): InlinePlan {
+  const plan = new Map<number, ArrayLookupSite>();
+  if (!arena) return plan;
+  const target = new Uint8Array(ins.count + 1);
+  for (let i = 0; i < ins.count; i++) {
+    const cls = ins.op[i]! & 7;
+    if ((cls === Cls.JMP || cls === Cls.JMP32) && (ins.op[i]! & 0xf0) !== 0x80 && (ins.op[i]! & 0xf0) !== 0x90) {
+      const t = ins.op[i] === 0x06 ? i + ins.imm[i]! + 1 : i + ins.off[i]! + 1;
+      if (t >= 0 && t <= ins.count) target[t] = 1;
+    }
+  }
+  let r1 = -1;
+  for (let i = 0; i < ins.count; i++) {
+    if (target[i]) r1 = -1;
+    const op = ins.op[i]!;
+    const cls = op & 7;
+    if (op === OP_LDDW) {
+      if (ins.dst[i] === 1) r1 = ins.imm[i + 1] === 0 && ins.src[i] !== 4 ? ins.imm[i]! >>> 0 : -1;
+      i++;
+      continue;
+    }
+    if (op === 0x85 && ins.src[i] === 0 && ins.imm[i] === HELPER_MAP_LOOKUP_ELEM && r1 >= 0) {
+      const site = arrayAt(arena, r1);
+      if (site) plan.set(i, site);
+    }
+    if (cls === Cls.JMP || cls === Cls.JMP32) r1 = -1;
+    else if ((cls === Cls.ALU || cls === Cls.ALU64 || cls === Cls.LDX) && ins.dst[i] === 1) r1 = -1;
+    else if (cls === Cls.STX && (op & 0xe0) === 0xc0 && ins.src[i] === 1) r1 = -1;
+  }
+  return plan;
+}
+
+/** A string that identifies the plan, for the module cache key. */
+export function planKey(plan: InlinePlan): string {
+  let k = "";
+  for (const [pc, s] of plan) k += `${pc}:${s.valuesOff}:${s.elemSize}:${s.maxEntries};`;
+  return k;
+}
+
+/**
+ * Emits an inlined array lookup at `pc`; `callHelper` emits the regular
+ * helper call (setting r0), used when the key pointer is out of bounds.
+ */
+export function emitArrayLookup(w: ByteWriter, site: ArrayLookupSite, arenaSize: number, callHelper: () => void): void {
+  const r2 = REG_LOCAL[2]!;
+  w.u8(Op.localGet).u32(r2).u8(Op.i64Const).s32(ARENA_RESERVED).u8(Op.i64Sub);
+  w.u8(Op.i64Const).s64(arenaSize - ARENA_RESERVED - 4, 0).u8(Op.i64GtU);
+  w.u8(Op.if).u8(0x40);
+  callHelper();
+  w.u8(Op.else);
+  w.u8(Op.localGet).u32(r2).u8(Op.i32WrapI64).u8(Op.i64Load32u).u32(0).u32(0).u8(Op.localTee).u32(L_T0);
+  w.u8(Op.i64Const).s32(site.elemSize).u8(Op.i64Mul);
+  w.u8(Op.i64Const).s64(site.valuesOff, 0).u8(Op.i64Add);
+  w.u8(Op.i64Const).s32(0);
+  w.u8(Op.localGet).u32(L_T0).u8(Op.i64Const).s64(site.maxEntries, 0).u8(Op.i64LtU);
+  w.u8(Op.select).u8(Op.localSet).u32(REG_LOCAL[0]!);
+  w.u8(Op.end);
+}
