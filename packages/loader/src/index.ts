@@ -11,3 +11,4 @@ export * from "./btf/btf-resolve.js";
 export { parseBtf, btfString } from "./btf/parse-btf.js";
 export * from "./btf/parse-btf-ext.js";
 export * from "./spec/type-names.js";
+export * from "./spec/load-maps.js";
