@@ -53,6 +53,9 @@ export class HtabMap extends HtabCore implements MapImpl {
   constructor(m: MapHeaderView, fl: HtabFlavour) {
     super(m, fl.lru);
     this.percpu = fl.percpu;
+    if (fl.percpu) {
+      this.lookupPercpuElem = (keyOff, cpu) => (cpu < 0 || cpu >= this.ncpus ? 0 : this.lookupElem(keyOff, cpu));
+    }
     this.lockOff = m.spinLockOff;
     const w = m.privOff >> 2;
     const u32 = this.u32;
@@ -89,11 +92,12 @@ export class HtabMap extends HtabCore implements MapImpl {
     return e + this.valOff + (this.percpu ? cpu * this.stride : 0);
   }
 
-  /** Program: bpf_map_lookup_percpu_elem(). Per-CPU types only. */
-  lookupPercpuElem(keyOff: number, cpu: number): number {
-    if (!this.percpu || cpu < 0 || cpu >= this.ncpus) return 0;
-    return this.lookupElem(keyOff, cpu);
-  }
+  /**
+   * Program: bpf_map_lookup_percpu_elem(). Present on per-CPU types only, as
+   * in Linux's ops tables (the syscall layer also reads its presence as
+   * "per-CPU values").
+   */
+  readonly lookupPercpuElem?: (keyOff: number, cpu: number) => number;
 
   /** Syscall: copy the value (all CPUs' slots for per-CPU types) to `outOff`. */
   sysLookupElem(keyOff: number, outOff: number, flags: number): number {

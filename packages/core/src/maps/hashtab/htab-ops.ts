@@ -171,6 +171,14 @@ export function makeHtabOps(fl: HtabFlavour): MapOps {
       a.u32[w + P_BUCKETS] = 0;
     },
 
+    /** Syscall: bpf_map_value_size(): per-CPU types read and write every CPU's slot. */
+    sysValueSize(m: MapHeaderView): number {
+      return percpu ? m.ncpus * roundUp8(m.valueSize) : m.valueSize;
+    },
+
+    /** All four batch commands, element by element (see docs/COMPAT.md for the batch token). */
+    batchOps: { lookup: true, lookupAndDelete: true, update: true, delete: true },
+
     /** Any thread: element accessors over an allocated map. */
     open(m: MapHeaderView): MapImpl {
       return new HtabMap(m, fl);

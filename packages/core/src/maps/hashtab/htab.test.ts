@@ -112,6 +112,10 @@ describe("hash map: program-side operations", () => {
     expect(m.impl.lookupPercpuElem!(key(1), 1)).toBe(m.impl.lookupElem!(key(1), 1));
     expect(m.impl.lookupPercpuElem!(key(1), 3)).toBe(0);
     m.destroy();
+    // Only per-CPU types have it, as in Linux's ops tables.
+    const plain = make({ mapType: MapType.Hash });
+    expect(plain.impl.lookupPercpuElem).toBeUndefined();
+    plain.destroy();
   });
 
   it("LRU: a referenced element survives the next eviction round", () => {
