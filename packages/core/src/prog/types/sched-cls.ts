@@ -2,7 +2,8 @@
  * BPF_PROG_TYPE_SCHED_CLS (3) and SCHED_ACT (4), the tc types: `struct
  * __sk_buff` context with direct packet access through data/data_end/
  * data_meta and writes to mark, tc_index, priority, tc_classid, cb[],
- * tstamp and queue_mapping (net/core/filter.c `tc_cls_act_is_valid_access`).
+ * tstamp and queue_mapping, and a one-byte read of tstamp_type
+ * (net/core/filter.c `tc_cls_act_is_valid_access`).
  */
 import { ProgType } from "../../uapi.js";
 import { allowList, NET_EXTRA } from "../func-sets.js";
@@ -24,6 +25,8 @@ const WRITABLE: readonly [number, number][] = [
 export function tcCtxAccess(off: number, size: number, write: boolean): CtxAccess | null {
   if (write && !WRITABLE.some(([start, len]) => inField(off, start, len))) return null;
   if (off >= S.family && off < S.local_port + 4) return null;
+  // tstamp_type (u8) is readable by tc programs only, as a single byte.
+  if (off === S.tstamp_type) return !write && size === 1 ? { kind: "scalar" } : null;
   const ok = skbAccessCommon(off, size, write);
   if (!ok) return null;
   if (inField(off, S.data, 4)) return { kind: "pkt" };
