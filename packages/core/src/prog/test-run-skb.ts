@@ -12,7 +12,9 @@
  * PACKET_HOST, a multicast bit PACKET_MULTICAST, else PACKET_OTHERHOST), and
  * pulls the Ethernet header: a socket filter sees the packet from the
  * network header (len = size - 14), tc sees the whole frame. Output data is
- * always the whole frame. ctx_in may only set mark, priority,
+ * always the whole frame; for socket filters its Ethernet header comes
+ * back zeroed. An IPv4 (IPv6) frame shorter than its 20 (40) byte network
+ * header is EINVAL. ctx_in may only set mark, priority,
  * ingress_ifindex, ifindex (1 = lo, others ENODEV), cb, tstamp, wire_len,
  * gso_segs, gso_size and hwtstamp; anything else is EINVAL.
  */
@@ -77,6 +79,9 @@ export function testRunSkb(env: TestRunEnv): number {
   const u8 = k.arena.u8;
   u8.set(a.dataIn.subarray(0, size), frame);
   const { protocol, pktType } = ethTypeTrans(a.dataIn);
+  // Linux refuses an IPv4 or IPv6 packet too short for its network header.
+  const ethertype = (a.dataIn[12]! << 8) | a.dataIn[13]!;
+  if ((ethertype === 0x0800 && size - ETH_HLEN < 20) || (ethertype === 0x86dd && size - ETH_HLEN < 40)) return -Errno.EINVAL;
   const data = isL2 ? frame : frame + ETH_HLEN;
   const len = isL2 ? size : size - ETH_HLEN;
 
@@ -105,6 +110,8 @@ export function testRunSkb(env: TestRunEnv): number {
     w.setUint32(S.gso_segs, segs, true);
   }
   const { retval, duration } = env.run(skb, a.repeat ?? 0);
+  // A program that saw no L2 header gets it back zeroed in data_out, as Linux pushes a blank one.
+  if (!isL2) u8.fill(0, frame, frame + ETH_HLEN);
   const err = testFinish(a, u8.slice(frame, frame + size), Number(retval & 0xffffffffn), duration);
   if (err || !ctx || !dv) return err;
   // convert_skb_to___skb(): the fields a program may have changed, back into the user's ctx.
