@@ -63,8 +63,8 @@ function validCount(n: unknown): n is number {
 /** generic_map_lookup_batch(), and lookup-and-delete on top of it. */
 function lookupBatch(proc: Process, h: MapHandle, a: MapBatchAttr, del: boolean): number {
   const elemFlags = a.elemFlags ?? 0;
+  // Linux 6.18's generic_map_lookup_batch does not look at batch.flags (probed).
   if (badElemFlags(h, elemFlags)) return -Errno.EINVAL;
-  if (a.flags) return -Errno.EINVAL;
   if (!validCount(a.count)) return -Errno.EFAULT;
   const max = a.count;
   if (max === 0) return 0;
@@ -123,8 +123,9 @@ function lookupBatch(proc: Process, h: MapHandle, a: MapBatchAttr, del: boolean)
 /** generic_map_update_batch(). */
 function updateBatch(proc: Process, h: MapHandle, a: MapBatchAttr): number {
   const elemFlags = a.elemFlags ?? 0;
-  if (a.flags) return -Errno.EINVAL;
-  if ((elemFlags & BPF_F_LOCK) !== 0 && h.hdr.spinLockOff < 0) return -Errno.EINVAL;
+  // Only BPF_F_LOCK is allowed per element (probed: BPF_NOEXIST is EINVAL
+  // before any element); batch.flags is not checked.
+  if (badElemFlags(h, elemFlags)) return -Errno.EINVAL;
   if (!validCount(a.count)) return -Errno.EFAULT;
   const max = a.count;
   if (max === 0) return 0;

@@ -60,6 +60,7 @@ export function mapCreate(proc: Process, a: MapCreateAttr): number {
   const k = proc.kernel;
   if (!u32ok(a.mapType) || !u32ok(a.keySize) || !u32ok(a.valueSize) || !u32ok(a.maxEntries)) return -Errno.EINVAL;
   let mapFlags = (a.mapFlags ?? 0) >>> 0;
+  const tokenFlag = (mapFlags & BPF_F_TOKEN_FD) !== 0;
   mapFlags &= ~BPF_F_TOKEN_FD;
   const btfKey = a.btfKeyTypeId ?? 0;
   const btfValue = a.btfValueTypeId ?? 0;
@@ -96,6 +97,8 @@ export function mapCreate(proc: Process, a: MapCreateAttr): number {
   if (err) return err;
   // No device can take an offloaded map here.
   if (a.mapIfindex) return -Errno.EINVAL;
+  // There are no BPF tokens here: map_token_fd can never name one.
+  if (tokenFlag) return -Errno.EINVAL;
 
   const cost = ops.memUsage(attr, k.mapEnv);
   const charged = k.arena.chargeMemlock(proc.uid, cost);
