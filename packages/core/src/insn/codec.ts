@@ -158,6 +158,8 @@ function reservedFieldError(info: OpInfo, i: Insn): string | undefined {
       if (i.off !== 0 && i.src !== O.BPF_PSEUDO_KFUNC_CALL) return "BPF_CALL uses reserved fields (off)";
       return undefined;
     case "callx":
+      // Linux rejects 0x8d ("unknown opcode 8d"); LLVM emits it and the
+      // conformance corpus tests it, so it decodes here with its register in dst.
       return i.src !== 0 || i.off !== 0 || i.imm !== 0 ? "BPF_CALLX uses reserved fields" : undefined;
     case "exit":
       return i.src !== 0 || i.dst !== 0 || i.off !== 0 || i.imm !== 0 ? "BPF_EXIT uses reserved fields" : undefined;

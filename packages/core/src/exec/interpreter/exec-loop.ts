@@ -21,6 +21,7 @@ import type { Predecoded } from "./predecode.js";
 import { VM_EXITED, VM_PAUSED, VM_TAILCALL, type VmState } from "./state.js";
 import { mul64, divmod64, divmod32, byteSwap } from "./alu-slow.js";
 import { atomicOp } from "./atomics.js";
+import { opInfo } from "../../insn/opcode-table.js";
 import { callHelper, callx, enterFrame, memFault } from "./calls.js";
 
 /**
@@ -461,6 +462,8 @@ export function execute(p: Predecoded, st: VmState, cpu: CpuContext, limit: numb
       }
       default:
         if (pc < 0 || pc >= p.len) throw new ProgramFault(pc, "jump out of the program");
+        // Valid but not executed here: legacy packet loads (ld_abs/ld_ind need an skb).
+        if (opInfo(w & 0xff)) throw new ProgramFault(pc, `${opInfo(w & 0xff)!.name} is not supported by the interpreter`);
         throw new ProgramFault(pc, `unknown opcode ${(w & 0xff).toString(16).padStart(2, "0")}`);
     }
     pc++;
