@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, MapType, ProgType, AttachType } from "@bpfsim/core";
-import { copyCollectionSpec, PinType, type CollectionSpec, type ProgramSpec } from "@bpfsim/loader";
+import { copyCollectionSpec, CoreReloKind, PinType, type CollectionSpec, type ProgramSpec } from "@bpfsim/loader";
 import { benchDir, benchObjects, fixturesDir, haveBench, openFile } from "./load-fixture.js";
 
 /**
@@ -202,6 +202,29 @@ describe("fixtures", () => {
       ["not_a_known_section", ProgType.Unspec, 0, "", 0],
     ]);
     expect(spec.license).toBe("Dual BSD/GPL");
+  });
+
+  it("core_externs.bpf.o: CO-RE records kept per program, __kconfig externs in a .kconfig map", () => {
+    const spec = openFile(`${fixturesDir}core_externs.bpf.o`);
+    expect(mapRows(spec)).toEqual([["core_ex.kconfig", MapType.Array, 4, 8, 1, BPF_F_RDONLY_PROG | BPF_F_MMAPABLE]]);
+    expect(spec.maps[".kconfig"]!.freeze).toBe(true);
+    expect(spec.externs).toEqual([
+      // libbpf's layout: same alignment and size, so by name.
+      { name: "LINUX_KERNEL_VERSION", section: ".kconfig", offset: 4, size: 4 },
+      { name: "CONFIG_HZ", section: ".kconfig", offset: 0, size: 4 },
+    ]);
+    const p = spec.programs.read_task!;
+    expect(p.attachTo).toBe("wake_up_new_task");
+    expect(p.relocations).toEqual([
+      { insnIndex: 12, map: ".kconfig", kind: "value", offset: 4 },
+      { insnIndex: 20, map: ".kconfig", kind: "value", offset: 0 },
+    ]);
+    expect(p.externs).toEqual([]);
+    const kinds = p.coreRelos.map((r) => [r.kind, r.accessStr]);
+    expect(kinds).toContainEqual([CoreReloKind.FieldByteOffset, "0:1"]); // t->tgid
+    expect(kinds).toContainEqual([CoreReloKind.FieldExists, "0:2"]); // t->comm
+    expect(kinds).toContainEqual([CoreReloKind.TypeSize, "0"]);
+    for (const r of p.coreRelos) expect(spec.btf!.types[r.typeId]!.name).toBe("task_like");
   });
 
   it("a spec copy is deep: editing it leaves the original alone", () => {

@@ -3,9 +3,10 @@ import { BtfKind, type Btf } from "./btf/btf-types.js";
 import { parseBtf } from "./btf/parse-btf.js";
 import { parseBtfExt, type BtfExt } from "./btf/parse-btf-ext.js";
 import { decodeCString, ByteReader } from "./elf/bytes.js";
-import { parseElf, STT_SECTION, type ElfFile, type ElfSymbol } from "./elf/elf-file.js";
+import { parseElf, SHN_UNDEF, STT_SECTION, type ElfFile, type ElfSymbol } from "./elf/elf-file.js";
 import { collectBtfMaps } from "./spec/btf-maps.js";
 import { collectDataMaps, collectLegacyMaps, dataSectionKind, fixupDatasecs } from "./spec/data-maps.js";
+import { collectKconfig, type KconfigLayout } from "./spec/kconfig.js";
 import type { MapRefResolver } from "./spec/link.js";
 import { collectExecSections, collectPrograms, isExternSymbol } from "./spec/programs.js";
 import type { CollectionSpec, MapSpec } from "./spec/spec-types.js";
@@ -70,9 +71,11 @@ export function openObject(bytes: Uint8Array, opts: OpenObjectOptions = {}): Col
   add(legacySec ? collectLegacyMaps(elf, legacySec) : {});
   add(btfMaps);
   add(collectDataMaps(elf, btf, objName));
+  const kconfig = collectKconfig(btf, objName);
+  if (kconfig.map) add({ ".kconfig": kconfig.map });
 
   const exec = collectExecSections(elf);
-  const programs = collectPrograms(elf, exec, ext, mapResolver(elf, btf, maps), license, version);
+  const programs = collectPrograms(elf, exec, ext, mapResolver(elf, btf, maps, kconfig), license, version);
   for (const m of Object.values(maps)) {
     for (const c of m.contents) {
       if (c.kind === "program" && !programs[c.program]) {
@@ -81,11 +84,14 @@ export function openObject(bytes: Uint8Array, opts: OpenObjectOptions = {}): Col
     }
   }
 
-  return { name: objName, maps, programs, license, version, btf, externs: collectExterns(elf, btf) };
+  return { name: objName, maps, programs, license, version, btf, externs: collectExterns(elf, btf, kconfig) };
 }
 
-/** How `lddw` relocations name maps: `.maps` by variable offset, `maps` by symbol, data by section. */
-function mapResolver(elf: ElfFile, btf: Btf | undefined, maps: Record<string, MapSpec>): MapRefResolver {
+/**
+ * How `lddw` relocations name maps: `.maps` by variable offset, `maps` by
+ * symbol, global data by section, `__kconfig` externs by their `.kconfig` slot.
+ */
+function mapResolver(elf: ElfFile, btf: Btf | undefined, maps: Record<string, MapSpec>, kconfig: KconfigLayout): MapRefResolver {
   const mapsDatasec = btf?.types.find((t) => t.kind === BtfKind.Datasec && t.name === ".maps");
   const btfMapAt = new Map<number, string>();
   if (mapsDatasec?.kind === BtfKind.Datasec) {
@@ -95,6 +101,10 @@ function mapResolver(elf: ElfFile, btf: Btf | undefined, maps: Record<string, Ma
     }
   }
   return (sym: ElfSymbol, imm: number) => {
+    if (sym.shndx === SHN_UNDEF) {
+      const k = kconfig.offsets.get(sym.name);
+      return k && maps[".kconfig"] ? { map: ".kconfig", kind: "value", offset: k.offset } : undefined;
+    }
     const sec = elf.sections[sym.shndx];
     if (!sec) return undefined;
     if (sec.name === ".maps") {
@@ -117,7 +127,7 @@ function mapResolver(elf: ElfFile, btf: Btf | undefined, maps: Record<string, Ma
 }
 
 /** Extern symbols and the DATASEC (`.kconfig`, `.ksyms`) BTF puts them in. */
-function collectExterns(elf: ElfFile, btf: Btf | undefined): CollectionSpec["externs"] {
+function collectExterns(elf: ElfFile, btf: Btf | undefined, kconfig: KconfigLayout): CollectionSpec["externs"] {
   const where = new Map<string, string>();
   for (const t of btf?.types ?? []) {
     if (t.kind !== BtfKind.Datasec) continue;
@@ -128,5 +138,8 @@ function collectExterns(elf: ElfFile, btf: Btf | undefined): CollectionSpec["ext
   }
   return elf.symbols
     .filter((s) => isExternSymbol(elf, s.index))
-    .map((s) => ({ name: s.name, section: where.get(s.name) ?? "" }));
+    .map((s) => {
+      const k = kconfig.offsets.get(s.name);
+      return { name: s.name, section: where.get(s.name) ?? "", offset: k?.offset ?? -1, size: k?.size ?? 0 };
+    });
 }

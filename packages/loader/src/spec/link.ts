@@ -105,8 +105,10 @@ export function linkProgram(
         if (i + 1 >= fn.count) throw new BpfError("EINVAL", `${where(i)}: lddw is missing its second slot`);
         f.i++;
       }
-      if (sym && sym.shndx === SHN_UNDEF && sym.name !== "") {
-        externs.push({ insnIndex: at + i, symbol: sym.name });
+      const externRef = sym && sym.shndx === SHN_UNDEF && sym.name !== "" ? (isLddw ? resolveMap(sym, imm) : undefined) : null;
+      if (externRef === undefined) {
+        // An extern libbpf resolves against the kernel (ksyms, kfuncs): recorded, not resolved.
+        externs.push({ insnIndex: at + i, symbol: sym!.name });
         continue;
       }
       let target: { sec: number; insn: number } | undefined;

@@ -135,8 +135,12 @@ export interface CollectionSpec {
   /** The `version` section (kern_version), 0 if absent. */
   version: number;
   btf: Btf | undefined;
-  /** Extern symbols (`.kconfig`, `.ksyms`) the object refers to. */
-  externs: { name: string; section: string }[];
+  /**
+   * Extern symbols the object refers to, with the DATASEC naming them
+   * (`.kconfig`, `.ksyms`). `.kconfig` ones have their `offset`/`size` in the
+   * `.kconfig` map's value (-1/0 for others), where their values go.
+   */
+  externs: { name: string; section: string; offset: number; size: number }[];
 }
 
 /** A deep copy: edit one without touching the other. */
