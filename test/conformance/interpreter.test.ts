@@ -17,6 +17,9 @@ import {
   type HelperImpl,
 } from "@bpfsim/core";
 import { assemble } from "@bpfsim/loader";
+import fc from "fast-check";
+import { encodeProgram, BpfError } from "@bpfsim/core";
+import { validInsn } from "./arbitraries.js";
 
 const arena = Arena.create({ size: 1 << 20 });
 const stackBase = arena.alloc(STACK_AREA_BYTES, KERNEL_OWNER);
@@ -230,5 +233,33 @@ describe("interpreter stepping and tracing", () => {
   it("is registered as the interpreter engine and refuses invalid code", () => {
     expect(getEngine("interpreter")).toBe(interpreterEngine);
     expect(() => interpreterEngine.compile({ insns: new Uint8Array(8), progType: 0, name: "bad" }, arena)).toThrow(/unknown opcode/);
+  });
+});
+
+describe("interpreter on random programs", () => {
+  it("either refuses the code (BpfError) or ends with a result or a ProgramFault, never another exception", () => {
+    const scratch = Arena.create({ size: 1 << 20 });
+    const sb = scratch.alloc(STACK_AREA_BYTES, KERNEL_OWNER);
+    const cpu: CpuContext = { arena: scratch, cpu: 0, stackBase: sb, helpers: [], tailCalls: 0, state: {} };
+    const engine = createInterpreter({ maxInsns: 10_000 });
+    fc.assert(
+      fc.property(fc.array(validInsn, { minLength: 1, maxLength: 12 }), (is) => {
+        let prog: CompiledProgram;
+        try {
+          prog = engine.compile({ insns: encodeProgram(is), progType: 0, name: "rnd" }, scratch);
+        } catch (e) {
+          expect(e).toBeInstanceOf(BpfError);
+          return;
+        }
+        try {
+          const r = prog.run(BigInt(sb), cpu);
+          expect(typeof r).toBe("bigint");
+          expect(r >= 0n && r < 1n << 64n).toBe(true);
+        } catch (e) {
+          expect(e).toBeInstanceOf(ProgramFault);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
