@@ -73,6 +73,7 @@ export function emitAlu(w: ByteWriter, ins: DecodedInsns, i: number): void {
     case 0xb0: // MOV / MOVSX
       return emitMov(w, is64, useReg, dst, src, imm, off, i);
     case 0x80: // NEG
+      if (useReg) throw bad(i, "neg takes no source register");
       if (is64) {
         w.u8(Op.i64Const).s32(0);
         set(get(w, dst).u8(Op.i64Sub), dst);

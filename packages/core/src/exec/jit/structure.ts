@@ -47,7 +47,7 @@ type Frame = { kind: "loop" | "block" | "if"; target: number };
 export function emitStructured(cfg: FunctionCfg, em: BlockEmitter, labelLocal: number): { code: ByteWriter; dispatch: boolean } {
   if (cfg.reducible) {
     try {
-      const w = new ByteWriter();
+      const w = new ByteWriter(codeEstimate(cfg));
       new Stackifier(cfg, em, w).doTree(0);
       return { code: w, dispatch: false };
     } catch (e) {
@@ -56,10 +56,13 @@ export function emitStructured(cfg: FunctionCfg, em: BlockEmitter, labelLocal: n
       if (!(e instanceof RangeError)) throw e;
     }
   }
-  const w = new ByteWriter();
+  const w = new ByteWriter(codeEstimate(cfg));
   emitDispatch(cfg, em, w, labelLocal);
   return { code: w, dispatch: true };
 }
+
+/** About 12 bytes of wasm per eBPF slot, measured on clang output and the corpus. */
+const codeEstimate = (cfg: FunctionCfg): number => (cfg.limit - cfg.entry) * 12;
 
 class Stackifier {
   private readonly ctx: Frame[] = [];

@@ -128,7 +128,7 @@ function emitInsn(
 
 /** Locals, the prologue computing r10, the structured code, and a closing `unreachable`. */
 function functionBody(code: ByteWriter): ByteWriter {
-  const out = new ByteWriter();
+  const out = new ByteWriter(code.length + 32);
   out.u32(2).u32(EXTRA_I64_LOCALS).u8(I64).u32(EXTRA_I32_LOCALS).u8(I32);
   // r10 = stack_top - depth * 512
   out.u8(Op.globalGet).u32(G_STACK_TOP);
@@ -142,7 +142,8 @@ function functionBody(code: ByteWriter): ByteWriter {
 }
 
 function assemble(pages: number, entries: readonly number[], bodies: ByteWriter[]): Uint8Array {
-  const m = new ByteWriter();
+  const total = bodies.reduce((n, b) => n + b.length + 5, 0);
+  const m = new ByteWriter(total + 256);
   m.bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
 
   const fn = (params: number[], results: number[]): number[] => [0x60, params.length, ...params, results.length, ...results];
@@ -173,7 +174,7 @@ function assemble(pages: number, entries: readonly number[], bodies: ByteWriter[
   entries.forEach((e, k) => exports.name(`f${e}`).u8(ExternKind.func).u32(IMPORTED_FUNCS + k));
   m.section(Section.export, exports);
 
-  const code = new ByteWriter().u32(bodies.length);
+  const code = new ByteWriter(total + 8).u32(bodies.length);
   for (const b of bodies) code.sized(b);
   m.section(Section.code, code);
   return m.finish();

@@ -125,8 +125,13 @@ export const AtomicOp = {
 
 /** A growable byte buffer with the LEB128 encoders wasm needs. */
 export class ByteWriter {
-  private buf = new Uint8Array(256);
+  private buf: Uint8Array;
   length = 0;
+
+  /** `capacity`: initial bytes; a good guess saves regrowing on big programs. */
+  constructor(capacity = 256) {
+    this.buf = new Uint8Array(Math.max(16, capacity));
+  }
 
   private reserve(n: number): void {
     if (this.length + n <= this.buf.length) return;
