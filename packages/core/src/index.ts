@@ -24,3 +24,5 @@ export * from "./helpers/helper-env.js";
 export * from "./helpers/trace-pipe.js";
 export * from "./kernel/index.js";
 export * from "./prog/index.js";
+export * from "./events/link-cmds.js";
+export * from "./perf/perf-fd.js";

@@ -1,6 +1,5 @@
 export * from "./protocol.js";
 export * from "./run-loop.js";
-export * from "./programs.js";
 export * from "./cpu-context.js";
 export * from "./ctx-build.js";
 export * from "./endpoint.js";

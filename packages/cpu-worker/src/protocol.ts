@@ -2,7 +2,9 @@
  * The CPU worker's control plane: what the machine sends when it boots a
  * worker (`CpuBoot`, as workerData) and the calls it makes through comlink
  * (`CpuControl`). Events never travel this way; they go through the
- * worker's event ring in the arena (core/events/event-ring.ts).
+ * worker's event ring in the arena (core/events/event-ring.ts). Nor do
+ * programs: a CPU finds the programs of a hook by id in the kernel's object
+ * table and compiles them itself (once per thread).
  *
  * Errors cross the thread boundary on purpose, not as raw Error objects:
  * the worker catches, serialises (`SerializedError`), and the machine
@@ -19,32 +21,19 @@ export interface CpuBoot {
   hookTableOff: number;
   statsOff: number;
   ctxOff: number;
-  stackBase: number;
-  /** Engine name from the engine registry ("jit", "interpreter"). */
-  engine: string;
   /** Slots taken per batch before the loop looks at the control plane again. */
   batch: number;
 }
-
-/** A program as the worker receives it: verified instructions, or a built-in native routine. */
-export type ProgramDef =
-  | { kind: "image"; id: number; name: string; progType: number; insns: Uint8Array }
-  | { kind: "native"; id: number; name: string; progType: number };
 
 /** What `stats()` returns. */
 export interface CpuStats {
   cpu: number;
   state: string;
-  programs: number;
   lastFault?: string;
 }
 
 /** The worker's API, exposed with comlink. Every method may reject with a SerializedError. */
 export interface CpuControl {
-  /** Compile (or look up) a program and cache it by id; resolves once this CPU can run it. */
-  loadProgram(def: ProgramDef): Promise<void>;
-  /** Forget a program (its last link is gone). */
-  unloadProgram(id: number): Promise<void>;
   stats(): Promise<CpuStats>;
   /** Drain the ring, stop the loop; resolves when the loop has exited. */
   shutdown(): Promise<void>;

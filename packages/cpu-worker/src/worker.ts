@@ -1,7 +1,7 @@
 /**
  * Entry of a CPU worker thread: one simulated CPU.
  *
- * It maps the machine's arena, then loops: take a batch from its event ring,
+ * It maps the machine's arena and attaches the kernel there, then loops: take a batch from its event ring,
  * run it, repeat; with nothing to do it sleeps on the ring's doorbell. It
  * sleeps with Atomics.waitAsync rather than Atomics.wait so that the
  * control plane (comlink messages: load a program, stats, shutdown) is
@@ -11,17 +11,16 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { expose } from "comlink";
-import { Arena, ER_DOORBELL, ringClosed } from "@bpfsim/core";
-import { makeCpuContext, wallClock } from "./cpu-context.js";
+import { ER_DOORBELL, Kernel, ringClosed } from "@bpfsim/core";
+import { makeCpuContext, resolveProgramById } from "./cpu-context.js";
 import { nodeEndpoint } from "./endpoint.js";
-import { ProgramCache } from "./programs.js";
-import { serialising, type CpuBoot, type CpuControl, type ProgramDef } from "./protocol.js";
+import { serialising, type CpuBoot, type CpuControl } from "./protocol.js";
 import { CpuRunner, CpuState } from "./run-loop.js";
 
 const boot = workerData as CpuBoot;
-const arena = Arena.attach(boot.memory);
-const programs = new ProgramCache(arena, boot.engine);
-const cpuCtx = makeCpuContext({ arena, cpu: boot.cpu, ncpus: boot.ncpus, stackBase: boot.stackBase, clock: wallClock(process.hrtime.bigint()) });
+const kernel = Kernel.attach(boot.memory);
+const arena = kernel.arena;
+const cpuCtx = makeCpuContext({ kernel, cpu: boot.cpu });
 const runner = new CpuRunner({
   arena,
   cpu: boot.cpu,
@@ -30,7 +29,7 @@ const runner = new CpuRunner({
   statsOff: boot.statsOff,
   ctxOff: boot.ctxOff,
   cpuCtx,
-  resolveProgram: (id) => programs.get(id),
+  resolveProgram: (id) => resolveProgramById(kernel, id),
 });
 
 type WaitAsync = (ta: Int32Array, index: number, value: number, timeout?: number) => { async: boolean; value: Promise<string> | string };
@@ -71,14 +70,8 @@ async function loop(): Promise<void> {
 const done = loop();
 
 const control: CpuControl = {
-  async loadProgram(def: ProgramDef) {
-    programs.load(def);
-  },
-  async unloadProgram(id: number) {
-    programs.delete(id);
-  },
   async stats() {
-    return { cpu: boot.cpu, state: stopping ? "stopping" : "running", programs: programs.size, lastFault: runner.lastFault };
+    return { cpu: boot.cpu, state: stopping ? "stopping" : "running", lastFault: runner.lastFault };
   },
   async shutdown() {
     stopping = true;

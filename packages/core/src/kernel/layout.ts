@@ -70,6 +70,13 @@ export enum ObjKind {
   Map = 1,
   Prog = 2,
   Link = 3,
+  /**
+   * A perf event fd (perf_event_open): not a bpf object in Linux, but an fd
+   * a perf event array stores, so it lives in the table to be counted and
+   * released like one. 12 so its id cursor (R_NEXT_ID + kind - 1) is the
+   * spare root word r16.
+   */
+  PerfEvent = 12,
 }
 export const OBJ_SLOT_BYTES = 32;
 export const O_KIND = 0;

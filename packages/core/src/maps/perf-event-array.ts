@@ -4,47 +4,55 @@
  * own ring (perf/perf-ring.ts). User space opens one perf event per CPU and
  * stores its fd at that CPU's index, as libbpf's perf_buffer__new does.
  *
- * Storage: `maxEntries` u32 slots at priv word 0, each the arena offset of a
- * perf event or 0. The syscall layer turns the fd user space passes into the
- * event's offset (Linux's map_fd_get_ptr) and calls `perfEventArraySet`.
+ * Storage: `maxEntries` entries of two u32 words at priv word 0:
+ * [object slot + 1 of the perf event, or 0; the event's arena offset]. The
+ * syscall layer resolves the fd user space passes (Linux's map_fd_get_ptr)
+ * with a reference held and calls `sysUpdateFdElem`; the entry keeps that
+ * reference, so an event stays alive while a map holds it even after user
+ * space closes its fd.
  *
- * Locking: a slot is one word, replaced with Atomics.exchange (syscall on any
- * thread) and read with Atomics.load by programs (bpf_perf_event_output), so
- * a program sees either the old or the new event. A closed event is removed
- * from its slots by the syscall layer before its memory is freed.
+ * Locking: an update writes the offset word, then publishes the slot word
+ * with Atomics.exchange and drops the old entry's reference; a delete
+ * exchanges the slot word with 0 first. Programs (bpf_perf_event_output)
+ * read the slot word and then the offset word with Atomics.load. A program
+ * racing an update may use the old event; the old event's memory is freed
+ * only when its last reference goes, which (as with RCU in Linux) is after
+ * the syscall that replaced it, not while a program on a CPU is using it —
+ * bpfsim does not wait for CPUs here; see docs/COMPAT.md.
  */
 import type { MapAttr, MapEnv, MapHeaderView, MapImpl, MapOps } from "./map-ops.js";
 import { BPF_ANY, BPF_F_NUMA_NODE, BPF_F_PRESERVE_ELEMS, BPF_F_RDONLY, BPF_F_WRONLY } from "../uapi.js";
 import { Errno } from "../errno.js";
+import { ObjKind } from "../kernel/layout.js";
+import type { Kernel } from "../kernel/kernel.js";
 
 const ALLOWED_FLAGS = BPF_F_NUMA_NODE | BPF_F_RDONLY | BPF_F_WRONLY | BPF_F_PRESERVE_ELEMS;
 
-/** Arena offset of the slot array. */
-export function perfEventArraySlots(m: MapHeaderView): number {
-  return m.arena.u32[m.privOff >> 2]!;
+/** Per-thread kernel for a memory, so entries can hold object references. */
+const kernels = new WeakMap<WebAssembly.Memory, Kernel>();
+export function bindPerfEventArrayKernel(k: Kernel): void {
+  kernels.set(k.memory, k);
 }
 
-/** Program on a CPU: the perf event at `index`, or 0. Caller checks the bound. */
+/** Word index of the entry array. */
+function entriesW(m: { arena: MapHeaderView["arena"]; privOff: number }): number {
+  return m.arena.u32[m.privOff >> 2]! >> 2;
+}
+
+/** Program on a CPU: the perf event (arena offset) at `index`, or 0. Caller checks the bound. */
 export function perfEventArrayGet(m: { arena: MapHeaderView["arena"]; privOff: number }, index: number): number {
-  const slots = m.arena.u32[m.privOff >> 2]!;
-  return Atomics.load(m.arena.i32, (slots >> 2) + index) >>> 0;
+  const w = entriesW(m) + 2 * index;
+  if (Atomics.load(m.arena.u32, w) === 0) return 0;
+  return Atomics.load(m.arena.u32, w + 1);
 }
 
-/**
- * Syscall: store perf event `evOff` at `index` (fd_array_map_update_elem).
- * 0, -E2BIG for an index out of range, -EINVAL for flags other than BPF_ANY.
- */
-export function perfEventArraySet(m: MapHeaderView, index: number, evOff: number, flags: number): number {
-  if (flags !== BPF_ANY) return -Errno.EINVAL;
-  if (index >>> 0 >= m.maxEntries) return -Errno.E2BIG;
-  Atomics.exchange(m.arena.i32, (perfEventArraySlots(m) >> 2) + index, evOff | 0);
-  return 0;
-}
-
-/** Syscall: remove every slot that holds `evOff` (its fd was closed). */
-export function perfEventArrayForget(m: MapHeaderView, evOff: number): void {
-  const w = perfEventArraySlots(m) >> 2;
-  for (let i = 0; i < m.maxEntries; i++) Atomics.compareExchange(m.arena.i32, w + i, evOff | 0, 0);
+/** Syscall: clear entry `index`, dropping its reference. True if it held an event. */
+function clearEntry(m: MapHeaderView, index: number): boolean {
+  const w = entriesW(m) + 2 * index;
+  const old = Atomics.exchange(m.arena.u32, w, 0);
+  if (old === 0) return false;
+  kernels.get(m.arena.memory)?.objects.put(old - 1);
+  return true;
 }
 
 export const perfEventArrayMapOps: MapOps = {
@@ -57,15 +65,18 @@ export const perfEventArrayMapOps: MapOps = {
     return attr.maxEntries * 8;
   },
   alloc(m: MapHeaderView, owner: number): number {
-    const off = m.arena.alloc(m.maxEntries * 4, owner);
+    const off = m.arena.alloc(m.maxEntries * 8, owner);
     if (off < 0) return off;
-    m.arena.u8.fill(0, off, off + m.maxEntries * 4);
+    m.arena.u8.fill(0, off, off + m.maxEntries * 8);
     m.arena.u32[m.privOff >> 2] = off;
     return 0;
   },
+  // Syscall, last reference: drop every event reference, free storage.
   free(m: MapHeaderView): void {
-    const off = perfEventArraySlots(m);
-    if (off) m.arena.free(off);
+    const w = entriesW(m);
+    if (w === 0) return;
+    for (let i = 0; i < m.maxEntries; i++) clearEntry(m, i);
+    m.arena.free(w << 2);
     m.arena.u32[m.privOff >> 2] = 0;
   },
   open(m: MapHeaderView): MapImpl {
@@ -75,12 +86,35 @@ export const perfEventArrayMapOps: MapOps = {
       sysLookupElem(): number {
         return -Errno.EOPNOTSUPP;
       },
+      // Syscall: fd_array_map_update_elem with the fd already resolved to an
+      // object slot (reference held: kept on success, dropped on error).
+      sysUpdateFdElem(keyOff: number, objSlot: number, flags: number): number {
+        const k = kernels.get(m.arena.memory);
+        const fail = (e: number): number => {
+          k?.objects.put(objSlot);
+          return e;
+        };
+        if (!k) return fail(-Errno.EINVAL);
+        if (flags !== BPF_ANY) return fail(-Errno.EINVAL);
+        const index = u32[keyOff >> 2]!;
+        if (index >= m.maxEntries) return fail(-Errno.E2BIG);
+        // perf_event_get() on something that is not a perf event file: EBADF.
+        if (k.objects.kindOf(objSlot) !== ObjKind.PerfEvent) return fail(-Errno.EBADF);
+        const w = entriesW(m) + 2 * index;
+        Atomics.store(u32, w + 1, k.objects.dataOf(objSlot));
+        const old = Atomics.exchange(u32, w, objSlot + 1);
+        if (old !== 0) k.objects.put(old - 1);
+        return 0;
+      },
+      // Without a resolved fd there is nothing to store (the syscall layer uses sysUpdateFdElem).
+      sysUpdateElem(): number {
+        return -Errno.EINVAL;
+      },
       // Syscall and program: fd_array_map_delete_elem.
       deleteElem(keyOff: number): number {
         const index = u32[keyOff >> 2]!;
         if (index >= m.maxEntries) return -Errno.E2BIG;
-        const old = Atomics.exchange(m.arena.i32, (perfEventArraySlots(m) >> 2) + index, 0);
-        return old === 0 ? -Errno.ENOENT : 0;
+        return clearEntry(m, index) ? 0 : -Errno.ENOENT;
       },
       // Syscall: array order; past the end or on the last index, -ENOENT.
       getNextKey(keyOff: number, nextKeyOff: number): number {

@@ -7,7 +7,7 @@
 import { Worker } from "node:worker_threads";
 import { wrap, type Remote } from "comlink";
 import { BpfError, Errno } from "@bpfsim/core";
-import { cpuWorkerUrl, nodeEndpoint, reviveError, type CpuBoot, type CpuControl, type CpuStats, type ProgramDef } from "@bpfsim/cpu-worker";
+import { cpuWorkerUrl, nodeEndpoint, reviveError, type CpuBoot, type CpuControl, type CpuStats } from "@bpfsim/cpu-worker";
 
 export interface CpuHandle {
   readonly cpu: number;
@@ -52,10 +52,6 @@ export async function control<T>(h: CpuHandle, f: (c: Remote<CpuControl>) => Pro
   } catch (e) {
     throw reviveError(e);
   }
-}
-
-export async function loadOnAll(handles: CpuHandle[], def: ProgramDef): Promise<void> {
-  await Promise.all(handles.filter((h) => !h.dead).map((h) => control(h, (c) => c.loadProgram(def))));
 }
 
 export async function statsOf(h: CpuHandle): Promise<CpuStats | undefined> {

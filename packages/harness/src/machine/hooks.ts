@@ -3,9 +3,10 @@
  * direction, a function name, a tracepoint "category:name") turned into the
  * (HookType, target) pair the hook table stores. Interfaces are numbered as
  * on a fresh Linux box (lo = 1, then eth0 = 2, ...); functions and
- * tracepoints get ids in the order the machine first meets them.
+ * tracepoints are identified by a hash of their name (`symbolId`), the same
+ * on every thread, so bpf(BPF_RAW_TRACEPOINT_OPEN) and the machine agree.
  */
-import { BpfError, Errno, HookType, ProgType } from "@bpfsim/core";
+import { AttachType, BpfError, Errno, HookType, ProgType, symbolId } from "@bpfsim/core";
 
 export type HookSpec =
   | { type: "xdp"; ifindex: number }
@@ -38,22 +39,29 @@ export function progTypesFor(spec: HookSpec): readonly number[] {
   }
 }
 
-/** Names to numbers for functions and tracepoints, per machine. */
-export class SymbolTable {
-  private readonly ids = new Map<string, number>();
-  id(name: string): number {
-    if (!name || name.length > 255) throw new BpfError(Errno.EINVAL, `bad symbol name '${name}'`);
-    let id = this.ids.get(name);
-    if (id === undefined) {
-      id = this.ids.size + 1;
-      this.ids.set(name, id);
-    }
-    return id;
+/** The attach type a link to this hook reports (bpf_link_info.attach_type). */
+export function attachTypeFor(spec: HookSpec): number {
+  switch (spec.type) {
+    case "xdp":
+      return AttachType.Xdp;
+    case "tc":
+      return spec.direction === "egress" ? AttachType.TcxEgress : AttachType.TcxIngress;
+    case "raw_tracepoint":
+      return AttachType.TraceRawTp;
+    case "perf_event":
+      return AttachType.PerfEvent;
+    default:
+      return 0;
   }
 }
 
+function sym(name: string): number {
+  if (!name || name.length > 255) throw new BpfError(Errno.EINVAL, `bad symbol name '${name}'`);
+  return symbolId(name);
+}
+
 /** (HookType, target) for a spec. */
-export function hookKey(spec: HookSpec, syms: SymbolTable): [HookType, number] {
+export function hookKey(spec: HookSpec): [HookType, number] {
   switch (spec.type) {
     case "xdp":
       return [HookType.Xdp, checkIfindex(spec.ifindex)];
@@ -62,15 +70,15 @@ export function hookKey(spec: HookSpec, syms: SymbolTable): [HookType, number] {
     case "socket":
       return [HookType.SocketFilter, spec.socket >>> 0];
     case "kprobe":
-      return [HookType.Kprobe, syms.id(spec.fn)];
+      return [HookType.Kprobe, sym(spec.fn)];
     case "kretprobe":
-      return [HookType.Kretprobe, syms.id(spec.fn)];
+      return [HookType.Kretprobe, sym(spec.fn)];
     case "tracepoint":
-      return [HookType.Tracepoint, syms.id(`tp:${spec.name}`)];
+      return [HookType.Tracepoint, sym(spec.name)];
     case "raw_tracepoint":
-      return [HookType.RawTracepoint, syms.id(`tp:${spec.name}`)];
+      return [HookType.RawTracepoint, sym(spec.name)];
     case "perf_event":
-      return [HookType.PerfEvent, syms.id(`perf:${spec.name ?? "cpu-clock"}`)];
+      return [HookType.PerfEvent, sym(`perf:${spec.name ?? "cpu-clock"}`)];
   }
 }
 

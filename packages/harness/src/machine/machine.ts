@@ -5,19 +5,27 @@
  *  - "stepped": all CPUs on this thread, a seeded scheduler choosing the CPU
  *    of every delivery (reproducible; see cpus-stepped.ts).
  *
- * Arena layout the machine adds (all KERNEL_OWNER allocations):
- *   hook table (hook-table.ts), one event ring per CPU (event-ring.ts), one
- *   CPU statistics row per CPU (run-loop.ts), one context area and one stack
- *   area per CPU.
+ * The kernel (object table, processes, bpf()) lives in the arena; the
+ * machine adds (all KERNEL_OWNER allocations) the hook table (hook-table.ts,
+ * its offset published as the kernel root "events.hooks" so bpf() link
+ * commands on any thread find it), one event ring per CPU (event-ring.ts),
+ * one CPU statistics row and one context area per CPU. Programs are loaded
+ * with BPF_PROG_LOAD in the machine's own process (`machine.proc`) or any
+ * other; hooks refer to them by id and each CPU compiles them itself.
  */
 import {
-  Arena,
+  BpfCmd,
   BpfError,
   Errno,
   HC_WORDS,
   KERNEL_OWNER,
-  STACK_AREA_BYTES,
+  Kernel,
   eventRingBytes,
+  linkCreateHook,
+  setHookTable,
+  setProgEngine,
+  type Arena,
+  type Process,
   eventRingInit,
   hookCounter,
   hookGetOrCreate,
@@ -39,15 +47,21 @@ import {
   CTX_AREA_BYTES,
   CpuRunner,
   CpuState,
-  ProgramCache,
   makeCpuContext,
+  resolveProgramById,
   type CpuBoot,
-  type ProgramDef,
 } from "@bpfsim/cpu-worker";
 import { SteppedScheduler } from "./cpus-stepped.js";
-import { loadOnAll, startCpuThreads, stopCpuThreads, type CpuHandle } from "./cpus-threads.js";
-import { hookKey, SymbolTable, type HookSpec } from "./hooks.js";
-import { Links } from "./links.js";
+import { startCpuThreads, stopCpuThreads, type CpuHandle } from "./cpus-threads.js";
+import { attachTypeFor, hookKey, type HookSpec } from "./hooks.js";
+
+/** A program to load: what BPF_PROG_LOAD takes, in short. */
+export interface ProgramSource {
+  progType: number;
+  insns: Uint8Array;
+  name?: string;
+  license?: string;
+}
 
 export interface MachineOptions {
   cpus: number;
@@ -57,7 +71,7 @@ export interface MachineOptions {
   /** Arena bytes (multiple of 64 KiB). Default 64 MiB. */
   arenaSize?: number;
   /** Execution engine: "jit" (default) or "interpreter". */
-  engine?: string;
+  engine?: "jit" | "interpreter";
   /** Slots per CPU event ring (power of two). Default 1024. */
   ringSlots?: number;
   /** Bytes per event slot (header + payload). Default 1600: a full Ethernet frame fits. */
@@ -92,28 +106,29 @@ export class Machine {
   readonly ncpus: number;
   readonly mode: "threads" | "stepped";
   readonly seed: number;
-  readonly engine: string;
+  readonly engine: "jit" | "interpreter";
+  readonly kernel: Kernel;
   readonly arena: Arena;
+  /** The machine's own user-space process (loads programs, owns links made by `attach`). */
+  readonly proc: Process;
   readonly hookTableOff: number;
   readonly statsOff: number;
   readonly ringOffs: number[] = [];
-  readonly syms = new SymbolTable();
-  readonly links: Links;
   /** Errors of CPUs that died, by CPU. */
   readonly cpuErrors = new Map<number, BpfError>();
-  private readonly programs = new Map<number, ProgramDef>();
-  private nextProgId = 1;
   private threads: CpuHandle[] = [];
   private runners: CpuRunner[] = [];
   private scheduler: SteppedScheduler | undefined;
   private deathListeners: ((cpu: number, err: BpfError) => void)[] = [];
   private down = false;
 
-  private constructor(o: Required<MachineOptions>, arena: Arena) {
+  private constructor(o: Required<MachineOptions>, kernel: Kernel) {
     this.ncpus = o.cpus;
     this.mode = o.mode;
     this.seed = o.seed;
     this.engine = o.engine;
+    this.kernel = kernel;
+    const arena = kernel.arena;
     this.arena = arena;
     const alloc = (bytes: number) => {
       const off = arena.alloc(bytes, KERNEL_OWNER);
@@ -123,13 +138,15 @@ export class Machine {
     };
     this.hookTableOff = alloc(hookTableBytes(o.maxHooks, o.cpus));
     hookTableInit(arena, this.hookTableOff, o.maxHooks, o.cpus);
+    setHookTable(kernel, this.hookTableOff);
+    setProgEngine(kernel, o.engine);
+    this.proc = kernel.createProcess({ comm: "bpfsim", memlockLimit: Infinity });
     this.statsOff = alloc(o.cpus * CPU_STATS_BYTES);
     for (let c = 0; c < o.cpus; c++) {
       const r = alloc(eventRingBytes(o.ringSlots, o.slotBytes));
       eventRingInit(arena, r, o.ringSlots, o.slotBytes);
       this.ringOffs.push(r);
     }
-    this.links = new Links(arena, this.hookTableOff, (id) => this.programs.get(id));
   }
 
   /** Boot a machine. In threads mode, resolves once every CPU worker is online. */
@@ -147,31 +164,29 @@ export class Machine {
     };
     if (!Number.isInteger(o.cpus) || o.cpus < 1 || o.cpus > 256) throw new BpfError(Errno.EINVAL, `cpus must be an integer in [1, 256], got ${o.cpus}`);
     if (o.mode !== "threads" && o.mode !== "stepped") throw new BpfError(Errno.EINVAL, `mode must be "threads" or "stepped"`);
-    const arena = Arena.create({ size: o.arenaSize, defaultMemlock: Infinity });
-    const m = new Machine(o, arena);
+    const kernel = Kernel.create({ ncpus: o.cpus, size: o.arenaSize });
+    const m = new Machine(o, kernel);
+    const arena = kernel.arena;
     const boots: CpuBoot[] = [];
     for (let c = 0; c < o.cpus; c++) {
       const ctxOff = arena.alloc(CTX_AREA_BYTES, KERNEL_OWNER);
-      const stackBase = arena.alloc(STACK_AREA_BYTES, KERNEL_OWNER);
-      if (ctxOff < 0 || stackBase < 0) throw new BpfError(Errno.ENOMEM, "machine boot: arena too small");
+      if (ctxOff < 0) throw new BpfError(Errno.ENOMEM, "machine boot: arena too small");
       boots.push({
         memory: arena.memory, cpu: c, ncpus: o.cpus, ringOff: m.ringOffs[c]!, hookTableOff: m.hookTableOff,
-        statsOff: m.statsOff, ctxOff, stackBase, engine: o.engine, batch: o.batch,
+        statsOff: m.statsOff, ctxOff, batch: o.batch,
       });
     }
     if (o.mode === "threads") {
       m.threads = await startCpuThreads(boots, (cpu, err) => m.cpuDied(cpu, err));
     } else {
-      const cache = new ProgramCache(arena, o.engine);
-      m.stepCache = cache;
       let simNs = 0n;
       const clock = { monoNs: () => simNs, bootNs: () => simNs, taiNs: () => simNs, hz: 250 };
       m.runners = boots.map(
         (b) =>
           new CpuRunner({
             arena, cpu: b.cpu, ringOff: b.ringOff, hookTableOff: b.hookTableOff, statsOff: b.statsOff, ctxOff: b.ctxOff,
-            cpuCtx: makeCpuContext({ arena, cpu: b.cpu, ncpus: o.cpus, stackBase: b.stackBase, clock, seed: o.seed }),
-            resolveProgram: (id) => cache.get(id),
+            cpuCtx: makeCpuContext({ kernel, cpu: b.cpu, clock, seed: o.seed }),
+            resolveProgram: (id) => resolveProgramById(kernel, id),
           }),
       );
       m.scheduler = new SteppedScheduler(m.runners, o.seed);
@@ -184,8 +199,6 @@ export class Machine {
     }
     return m;
   }
-
-  private stepCache: ProgramCache | undefined;
 
   /** Stepped mode's scheduler (undefined in threads mode). */
   get stepped(): SteppedScheduler | undefined {
@@ -204,34 +217,48 @@ export class Machine {
   }
 
   /**
-   * Make a program runnable on every CPU; returns its id. Programs are
-   * compiled once per CPU thread and cached by id.
+   * BPF_PROG_LOAD in the machine's process; returns the program fd there.
+   * Throws BpfError (with the verifier log in the message when it rejects).
    */
-  async loadProgram(def: Omit<ProgramDef, "id"> & { id?: number }): Promise<number> {
+  loadProgram(src: ProgramSource): number {
     this.live();
-    const id = def.id ?? this.nextProgId++;
-    const full = { ...def, id } as ProgramDef;
-    if (this.mode === "threads") await loadOnAll(this.threads, full);
-    else this.stepCache!.load(full);
-    this.programs.set(id, full);
-    return id;
+    const logBuf = new Uint8Array(64 * 1024);
+    const fd = this.proc.bpf(BpfCmd.ProgLoad, {
+      progType: src.progType, insns: src.insns, license: src.license ?? "GPL", progName: src.name ?? "",
+      logLevel: 1, logSize: logBuf.length, logBuf,
+    });
+    if (fd < 0) {
+      const log = new TextDecoder().decode(logBuf.subarray(0, Math.max(0, logBuf.indexOf(0)))).trim();
+      throw new BpfError(-fd, `BPF_PROG_LOAD ${src.name ?? ""}${log ? `:\n${log}` : ""}`);
+    }
+    return fd;
   }
 
   /** The hook id for an attach point, created on first use. */
   hookId(spec: HookSpec): number {
-    const [type, target] = hookKey(spec, this.syms);
+    const [type, target] = hookKey(spec);
     return hookGetOrCreate(this.arena, this.hookTableOff, type, target);
   }
 
-  /** Attach a loaded program; returns the link id. Linux's rules per hook: see links.ts. */
-  attach(progId: number, spec: HookSpec): number {
+  /**
+   * Attach the program behind `progFd` (in `proc`, default the machine's
+   * process) to a hook; returns the link fd in that process. Linux's rules
+   * per hook apply (core/events/link-cmds.ts): one XDP program per
+   * interface (EBUSY), several in order elsewhere, matching types (EINVAL).
+   */
+  attach(progFd: number, spec: HookSpec, proc: Process = this.proc): number {
     this.live();
-    return this.links.create(progId, spec, this.hookId(spec));
+    const [type, target] = hookKey(spec);
+    return linkCreateHook(proc, progFd, type, target, attachTypeFor(spec));
   }
 
-  /** Detach a link. After this returns, each CPU runs the program for at most the event it is in. */
-  detach(linkId: number): void {
-    this.links.destroy(linkId);
+  /**
+   * Detach: close the link fd (the last reference takes the program off the
+   * hook). After this returns, each CPU runs the program for at most the
+   * event it is in the middle of.
+   */
+  detach(linkFd: number, proc: Process = this.proc): void {
+    proc.close(linkFd);
   }
 
   /**
@@ -335,6 +362,7 @@ export class Machine {
     this.down = true;
     for (const r of this.ringOffs) ringClose(this.arena, r);
     if (this.threads.length) await stopCpuThreads(this.threads);
+    this.proc.exit();
   }
 }
 
