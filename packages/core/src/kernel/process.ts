@@ -12,11 +12,12 @@
  * any thread; a process's fds may be used from several threads at once.
  */
 import { BpfError, Errno } from "../errno.js";
-import { BPF_ANY, BpfCmd } from "../uapi.js";
+import { BPF_ANY, BPF_F_RDONLY_PROG, BpfCmd } from "../uapi.js";
+import { spinLock, spinUnlock } from "../memory/spin-lock.js";
 import type { BpfAttrMap, KnownBpfCmd, MapBatchAttr, MapCreateAttr } from "./attr.js";
 import { FdTable } from "./fd-table.js";
 import type { Kernel } from "./kernel.js";
-import { P_COMM, P_PID, P_STATE, P_UID } from "./layout.js";
+import { FMODE_CAN_WRITE, M_FREEZE_LOCK, M_WRITE_ACTIVE, P_COMM, P_PID, P_STATE, P_UID } from "./layout.js";
 import { mapBatch } from "./map-batch.js";
 import { mapDeleteElem, mapGet, mapGetNextKey, mapLookupAndDeleteElem, mapLookupElem, mapPut, mapUpdateElem, sysValueSize } from "./map-cmds.js";
 import { BPF_MAP_INFO_SIZE } from "./obj-cmds.js";
@@ -228,6 +229,49 @@ export class Process {
     const a: MapBatchAttr = { mapFd: fd, keys, count };
     must(mapBatch(this, BpfCmd.MapDeleteBatch, a), `BPF_MAP_DELETE_BATCH (after ${a.count})`);
     return a.count;
+  }
+
+  /**
+   * mmap(2) of a BPF_F_MMAPABLE map: a view straight onto the map's values
+   * in the arena (no copy). A writable mapping keeps the map from being
+   * frozen (EBUSY) until `unmap`; a frozen map cannot be mapped writable
+   * (EPERM), nor a BPF_F_RDONLY_PROG one (EACCES), nor through a read-only fd (EACCES).
+   */
+  mapMmap(fd: number, opts: { write?: boolean } = {}): { view: Uint8Array; unmap(): void } {
+    const h = mapGet(this, fd);
+    if (typeof h === "number") throw new BpfError(-h, `mmap fd ${fd}`);
+    try {
+      if (!h.ops.mmapRegion || h.hdr.spinLockOff >= 0) throw new BpfError(Errno.ENOTSUPP, "mmap: map type cannot be mapped");
+      const write = opts.write ?? false;
+      if (write && !(this.fds.fmode & FMODE_CAN_WRITE)) throw new BpfError(Errno.EACCES, "mmap: fd is read-only");
+      const r = h.ops.mmapRegion(h.hdr);
+      if (typeof r === "number") throw new BpfError(-r, "mmap");
+      const arena = this.kernel.arena;
+      const w = h.hdr.word(M_WRITE_ACTIVE);
+      if (write) {
+        spinLock(arena.i32, h.hdr.word(M_FREEZE_LOCK) * 4);
+        const frozen = h.hdr.frozen;
+        if (!frozen && !(h.hdr.flags & BPF_F_RDONLY_PROG)) Atomics.add(arena.u32, w, 1);
+        spinUnlock(arena.i32, h.hdr.word(M_FREEZE_LOCK) * 4);
+        if (frozen) throw new BpfError(Errno.EPERM, "mmap: map is frozen");
+        if (h.hdr.flags & BPF_F_RDONLY_PROG) throw new BpfError(Errno.EACCES, "mmap: map is BPF_F_RDONLY_PROG");
+      }
+      // The mapping holds the map, as a vma holds its file.
+      this.kernel.objects.get(h.hdr.slot);
+      let mapped = true;
+      const slot = h.hdr.slot;
+      return {
+        view: new Uint8Array(arena.memory.buffer, r.off, r.bytes),
+        unmap: () => {
+          if (!mapped) return;
+          mapped = false;
+          if (write) Atomics.sub(arena.u32, w, 1);
+          this.kernel.objects.put(slot);
+        },
+      };
+    } finally {
+      mapPut(this, h);
+    }
   }
 
   /** BPF_MAP_FREEZE. */
