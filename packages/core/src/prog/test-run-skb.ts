@@ -94,8 +94,9 @@ export function testRunSkb(env: TestRunEnv): number {
   w.setUint32(S.data, data, true);
   w.setUint32(S.data_meta, data, true);
   w.setUint32(S.data_end, data + len, true);
-  w.setUint32(S.wire_len, len, true);
   if (dv) {
+    // wire_len is only set from a user context (cb->pkt_len), else it reads 0.
+    w.setUint32(S.wire_len, len, true);
     for (const f of [S.mark, S.priority, S.ingress_ifindex, S.gso_size]) w.setUint32(f, dv.getUint32(f, true), true);
     w.setBigUint64(S.tstamp, dv.getBigUint64(S.tstamp, true), true);
     w.setBigUint64(S.hwtstamp, dv.getBigUint64(S.hwtstamp, true), true);

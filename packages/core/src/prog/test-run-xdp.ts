@@ -9,9 +9,11 @@
  *                    ^data_meta        ^data               ^data_end
  *
  * Without ctx_in there is no metadata (data_meta = data). With ctx_in, its
- * `data` is the metadata length (multiple of 4, at most 32), `data_end` must
- * equal data_size_in, `data_meta` must be 0 and `egress_ifindex` 0; the
- * user's bytes start at data_meta. The output is data_meta..data_end, and
+ * `data` is the metadata length (multiple of 4, leaving 40 bytes of
+ * headroom), `data_end` (at most data_size_in) the end of the linear part,
+ * `data_meta` must be 0 and `egress_ifindex` 0; the user's bytes start at
+ * data_meta. Bytes past the linear part (or past one page) are Linux's
+ * fragments: not reachable by direct packet access, returned unchanged. The output is data_meta..data_end, and
  * ctx_out gets data/data_end relative to data_meta, as Linux's
  * `xdp_convert_buff_to_md`. ingress_ifindex reads 1 (lo) unless set.
  */
@@ -25,6 +27,9 @@ const PAGE_SIZE = 4096;
 const SKB_SHINFO_SIZE = 320;
 const LOOPBACK_IFINDEX = 1;
 
+/** Linux 6.18 keeps sizeof(struct xdp_frame) of the headroom for itself: metadata fits in the rest. */
+const XDP_FRAME_SIZE = 40;
+
 export function testRunXdp(env: TestRunEnv): number {
   const { a, k } = env;
   const flags = a.flags ?? 0;
@@ -37,17 +42,20 @@ export function testRunXdp(env: TestRunEnv): number {
   if (typeof ctx === "number") return ctx;
   const dv = ctx ? new DataView(ctx.buffer) : null;
   let metalen = 0;
+  let linear = size;
   if (dv) {
     const data = dv.getUint32(XdpMd.data, true);
     const dataEnd = dv.getUint32(XdpMd.data_end, true);
-    if (dv.getUint32(XdpMd.data_meta, true) || dataEnd !== size || data > dataEnd || data & 3 || data > 32) {
-      return -Errno.EINVAL;
-    }
+    if (dv.getUint32(XdpMd.data_meta, true) || dataEnd > size || data > dataEnd) return -Errno.EINVAL;
+    if (data & 3 || data > XDP_PACKET_HEADROOM - XDP_FRAME_SIZE) return -Errno.EINVAL;
     metalen = data;
+    linear = dataEnd;
   }
   const headroom = XDP_PACKET_HEADROOM - metalen;
   const maxData = PAGE_SIZE - headroom - SKB_SHINFO_SIZE;
-  if (size > maxData) return -Errno.EINVAL; // Linux would use fragments (BPF_F_XDP_HAS_FRAGS); not modelled
+  // What does not fit the linear part (or lies past ctx_in's data_end) is a
+  // fragment in Linux: invisible to direct packet access, returned unchanged.
+  linear = Math.min(linear, maxData);
   if (dv) {
     if (dv.getUint32(XdpMd.egress_ifindex, true)) return -Errno.EINVAL;
     const ingress = dv.getUint32(XdpMd.ingress_ifindex, true);
@@ -59,18 +67,22 @@ export function testRunXdp(env: TestRunEnv): number {
   const buf = env.alloc(PAGE_SIZE);
   const meta = buf + headroom;
   const u8 = k.arena.u8;
-  u8.set(a.dataIn.subarray(0, size), meta);
+  u8.set(a.dataIn.subarray(0, linear), meta);
+  const frags = a.dataIn.slice(linear, size);
   const md = env.alloc(XDP_MD_SIZE);
   const w = new DataView(u8.buffer, md, XDP_MD_SIZE);
   w.setUint32(XdpMd.data_meta, meta, true);
   w.setUint32(XdpMd.data, meta + metalen, true);
-  w.setUint32(XdpMd.data_end, meta + size, true);
+  w.setUint32(XdpMd.data_end, meta + linear, true);
   w.setUint32(XdpMd.ingress_ifindex, LOOPBACK_IFINDEX, true);
   w.setUint32(XdpMd.rx_queue_index, dv ? dv.getUint32(XdpMd.rx_queue_index, true) : 0, true);
   const { retval, duration } = env.run(md, a.repeat ?? 0);
   const dataMeta = w.getUint32(XdpMd.data_meta, true);
   const dataEnd = w.getUint32(XdpMd.data_end, true);
-  const err = testFinish(a, u8.slice(dataMeta, dataEnd), Number(retval & 0xffffffffn), duration);
+  const out = new Uint8Array(dataEnd - dataMeta + frags.length);
+  out.set(u8.subarray(dataMeta, dataEnd));
+  out.set(frags, dataEnd - dataMeta);
+  const err = testFinish(a, out, Number(retval & 0xffffffffn), duration);
   if (err || !ctx || !dv) return err;
   dv.setUint32(XdpMd.data, w.getUint32(XdpMd.data, true) - dataMeta, true);
   dv.setUint32(XdpMd.data_end, dataEnd - dataMeta, true);
