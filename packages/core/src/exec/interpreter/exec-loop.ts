@@ -37,9 +37,11 @@ export function execute(p: Predecoded, st: VmState, cpu: CpuContext, limit: numb
   const dv = arena.dv;
   const size = arena.size;
   let pc = st.pc;
+  // Instructions left before pausing; a negative limit never reaches 0.
+  let left = limit;
   let n = 0;
   for (;;) {
-    if (n === limit) {
+    if (left-- === 0) {
       st.pc = pc;
       st.insns += n;
       return VM_PAUSED;
