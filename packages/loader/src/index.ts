@@ -12,3 +12,4 @@ export { parseBtf, btfString } from "./btf/parse-btf.js";
 export * from "./btf/parse-btf-ext.js";
 export * from "./spec/type-names.js";
 export * from "./spec/load-maps.js";
+export * from "./spec/load-collection.js";

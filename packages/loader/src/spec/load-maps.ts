@@ -36,6 +36,8 @@ export interface CollectionMaps {
   pendingProgramSlots: { map: string; index: number; program: string }[];
   /** Closes every map fd (pins keep their maps alive). */
   close(): void;
+  /** Undoes the load: unpins what it pinned, then closes every fd. */
+  abort(): void;
 }
 
 export interface LoadMapsOptions {
@@ -66,6 +68,15 @@ function create(proc: Process, m: MapSpec, attr: MapCreateAttr): number {
   return ret;
 }
 
+/**
+ * BPF_MAP_UPDATE_ELEM through the bpf() dispatch, so that maps holding fds
+ * (prog arrays, map-in-map) get the fd resolved in this process.
+ */
+export function updateElem(proc: Process, fd: number, key: Uint8Array, value: Uint8Array, what: string): void {
+  const ret = proc.bpf(BpfCmd.MapUpdateElem, { mapFd: fd, key, value, flags: BPF_ANY });
+  if (ret < 0) throw new BpfError(-ret, `${what}: BPF_MAP_UPDATE_ELEM`);
+}
+
 const u32le = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
 
 /** Creates and fills the maps of `spec` in `proc`; all or nothing. */
@@ -83,6 +94,16 @@ export function loadCollectionMaps(proc: Process, spec: CollectionSpec, opts: Lo
         // Already closed by the caller; nothing left to release.
       }
     }
+  };
+  const abort = () => {
+    for (const p of pinned.splice(0)) {
+      try {
+        proc.unlink(p);
+      } catch {
+        // Someone else removed it meanwhile.
+      }
+    }
+    closeAll();
   };
   try {
     for (const [key, m] of Object.entries(spec.maps)) {
@@ -107,7 +128,7 @@ export function loadCollectionMaps(proc: Process, spec: CollectionSpec, opts: Lo
       }
       maps[key] = { key, fd, spec: m, reused: false };
       for (const c of m.contents) {
-        if (c.kind === "value") proc.mapUpdate(fd, c.key, c.value, BPF_ANY);
+        if (c.kind === "value") updateElem(proc, fd, c.key, c.value, `map '${m.name}'`);
         else if (c.kind === "program") pendingProgramSlots.push({ map: key, index: c.index, program: c.program });
       }
       if (m.freeze) proc.mapFreeze(fd);
@@ -123,21 +144,14 @@ export function loadCollectionMaps(proc: Process, spec: CollectionSpec, opts: Lo
         if (c.kind !== "map") continue;
         const inner = maps[c.map];
         if (!inner) throw new BpfError("EINVAL", `map '${m.name}': slot ${c.index} names unknown map '${c.map}'`);
-        proc.mapUpdate(outer.fd, u32le(c.index), u32le(inner.fd), BPF_ANY);
+        updateElem(proc, outer.fd, u32le(c.index), u32le(inner.fd), `map '${m.name}' slot ${c.index}`);
       }
     }
   } catch (e) {
-    for (const p of pinned) {
-      try {
-        proc.unlink(p);
-      } catch {
-        // Someone else removed it meanwhile.
-      }
-    }
-    closeAll();
+    abort();
     throw e;
   }
-  return { maps, pendingProgramSlots, close: closeAll };
+  return { maps, pendingProgramSlots, close: closeAll, abort };
 }
 
 /** fd of a compatible map pinned at `path`, undefined if none; EINVAL if incompatible. */
