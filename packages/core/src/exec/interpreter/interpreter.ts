@@ -41,11 +41,23 @@ export class InterpreterProgram implements CompiledProgram {
     private readonly opts: InterpreterOptions = {},
   ) {}
 
+  /** A state kept between runs (taken while a run uses it, so nested runs get their own). */
+  private spare: VmState | undefined = undefined;
+
   /** Runs with r1 = ctx to completion; returns r0 (unsigned 64-bit). */
   run(ctx: bigint, cpu: CpuContext): bigint {
-    const st = new VmState(cpu.stackBase);
+    let st = this.spare;
+    this.spare = undefined;
+    if (st) st.stackBase = cpu.stackBase;
+    else st = new VmState(cpu.stackBase);
     st.reset(0, ctx);
-    return this.runState(st, ctx, cpu);
+    try {
+      return this.runState(st, cpu);
+    } finally {
+      st.tailTarget = undefined;
+      st.cpu = undefined;
+      this.spare = st;
+    }
   }
 
   /**
@@ -69,8 +81,7 @@ export class InterpreterProgram implements CompiledProgram {
     return { done: true, r0: this.finish(st, r, cpu) };
   }
 
-  private runState(st: VmState, ctx: bigint, cpu: CpuContext): bigint {
-    void ctx;
+  private runState(st: VmState, cpu: CpuContext): bigint {
     const limit = this.opts.maxInsns ?? -1;
     const r = this.exec(st, cpu, limit, 0);
     if (r === VM_PAUSED) throw new ProgramFault(st.pc, `instruction limit of ${limit} reached`);
@@ -88,7 +99,9 @@ export class InterpreterProgram implements CompiledProgram {
   /** One stretch of execution with `cpu.callback` pointing at this run. */
   private exec(st: VmState, cpu: CpuContext, limit: number, entryDepth: number): number {
     const prev = cpu.callback;
-    cpu.callback = (insnIndex, r1, r2, r3, r4, r5) => this.callback(st, cpu, insnIndex, [r1, r2, r3, r4, r5]);
+    st.cpu = cpu;
+    st.callbackFn ??= (insnIndex, r1, r2, r3, r4, r5) => this.callback(st, st.cpu as CpuContext, insnIndex, [r1, r2, r3, r4, r5]);
+    cpu.callback = st.callbackFn;
     try {
       if (!this.opts.trace) return execute(this.code, st, cpu, limit, entryDepth);
       // Tracing: one instruction per call so the hook sees every pc.

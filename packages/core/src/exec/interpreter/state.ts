@@ -40,7 +40,12 @@ export class VmState {
   /** Set with VM_TAILCALL. */
   tailTarget: unknown = undefined;
 
-  constructor(readonly stackBase: number) {}
+  /** The CPU of the current run (read by the callback closure). */
+  cpu: unknown = undefined;
+  /** `cpu.callback` for runs on this state, made once (see InterpreterProgram). */
+  callbackFn: ((insnIndex: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint) => bigint) | undefined = undefined;
+
+  constructor(public stackBase: number) {}
 
   /** Frame pointer of frame `k`: the top of its 512-byte region. */
   framePointer(k: number): number {
@@ -60,10 +65,17 @@ export class VmState {
   }
 
   getReg(r: number): bigint {
-    return (BigInt(this.hi[r]! >>> 0) << 32n) | BigInt(this.lo[r]! >>> 0);
+    const hi = this.hi[r]!;
+    if (hi === 0) return BigInt(this.lo[r]! >>> 0);
+    return (BigInt(hi >>> 0) << 32n) | BigInt(this.lo[r]! >>> 0);
   }
 
   setReg(r: number, v: bigint): void {
+    if (v >= 0n && v <= 0xffffffffn) {
+      this.lo[r] = Number(v) | 0;
+      this.hi[r] = 0;
+      return;
+    }
     const u = BigInt.asUintN(64, v);
     this.lo[r] = Number(u & 0xffffffffn) | 0;
     this.hi[r] = Number(u >> 32n) | 0;
