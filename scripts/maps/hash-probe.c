@@ -213,6 +213,21 @@ int main(void) {
     close(fd);
   }
 
+  /* Keys that are not a whole number of words take jhash() instead of jhash2(). */
+  for (uint32_t ks = 5; ks <= 13; ks += 4) {
+    int ofd = create(H, ks, 8, 16, BPF_F_ZERO_SEED);
+    uint8_t key[16], cur[16], nxt[16];
+    for (uint32_t k = 0; k < 16; k++) {
+      memset(key, 0x5a, sizeof(key));
+      memcpy(key, &k, 4);
+      update(ofd, key, &v, BPF_ANY);
+    }
+    printf("order.k%u", ks);
+    int r = next_key(ofd, NULL, nxt);
+    while (r == 0) { printf(" %u", *(uint32_t *)nxt); memcpy(cur, nxt, ks); r = next_key(ofd, cur, nxt); }
+    printf("\n");
+    close(ofd);
+  }
   order("h16", H, 16, 16, 0);
   order("h16twist", H, 16, 16, 1);
   order("h5", H, 5, 5, 0);

@@ -69,6 +69,9 @@ lru.evict_round.max8.flags0 7
 lru.evict_round.max256.flags0 193
 lru.evict_round.max1024.flags0 897
 lru.evict_round.max16.flags2 5
+order.k5 9 6 12 11 2 13 7 5 10 3 14 15 8 1 4 0
+order.k9 13 12 11 2 10 3 9 6 7 4 0 15 1 14 5 8
+order.k13 2 10 9 14 8 12 6 5 3 4 13 7 0 1 15 11
 order.h16 10 4 15 5 0 14 7 2 13 1 8 12 11 9 6 3
 order.h16twist 10 4 15 0 14 7 2 13 1 8 12 11 9 6 3
 order.h5 0 4 2 1 3

@@ -173,6 +173,22 @@ export function runSimProbe(arena: Arena, ncpus: number): Map<string, string> {
     put(`order.${name}`, keys(om.impl).join(" "));
     om.destroy();
   };
+  for (let ks = 5; ks <= 13; ks += 4) {
+    const om = create(H, ks, 8, 16, BPF_F_ZERO_SEED) as StandaloneMap;
+    const putKey = (at: number, k: number) => {
+      arena.u8.fill(0x5a, at, at + ks);
+      dv.setUint32(at, k, true);
+      return at;
+    };
+    for (let k = 0; k < 16; k++) om.impl.sysUpdateElem!(putKey(K, k), val(7n), BPF_ANY);
+    const seen: number[] = [];
+    for (let r = om.impl.getNextKey!(0, NK); r === 0; r = om.impl.getNextKey!(K, NK)) {
+      seen.push(dv.getUint32(NK, true));
+      arena.u8.copyWithin(K, NK, NK + ks);
+    }
+    put(`order.k${ks}`, seen.join(" "));
+    om.destroy();
+  }
   order("h16", 16, 16, false);
   order("h16twist", 16, 16, true);
   order("h5", 5, 5, false);

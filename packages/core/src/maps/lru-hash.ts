@@ -1,6 +1,13 @@
 /**
- * BPF_MAP_TYPE_LRU_HASH: see hashtab/htab-map.ts for the element operations
- * and their locking and reclamation rules, hashtab/layout.ts for the layout.
+ * BPF_MAP_TYPE_LRU_HASH (9): a hash map that evicts instead of failing.
+ *
+ * - Always preallocated (BPF_F_NO_PREALLOC is ENOTSUPP). An update takes an
+ *   element from the LRU's free list, evicting a round of unreferenced
+ *   elements when it is empty, then swaps it into the bucket like HASH.
+ * - A lookup marks the element referenced with a plain store.
+ * - One LRU shared by all CPUs, or one per CPU with BPF_F_NO_COMMON_LRU.
+ *
+ * LRU lists and victim choice in lru/bpf-lru.ts; the rest in hashtab/.
  */
 import { makeHtabOps } from "./hashtab/htab-ops.js";
 

@@ -1,6 +1,12 @@
 /**
- * BPF_MAP_TYPE_LRU_PERCPU_HASH: see hashtab/htab-map.ts for the element operations
- * and their locking and reclamation rules, hashtab/layout.ts for the layout.
+ * BPF_MAP_TYPE_LRU_PERCPU_HASH (10): LRU_HASH's eviction with
+ * PERCPU_HASH's per-CPU value slots.
+ *
+ * - An update of an existing key copies into the slot(s) in place and marks
+ *   the element referenced; only an insert takes (and may evict for) a node,
+ *   and BPF_EXIST never does.
+ *
+ * LRU lists in lru/bpf-lru.ts; the rest in hashtab/.
  */
 import { makeHtabOps } from "./hashtab/htab-ops.js";
 

@@ -19,7 +19,7 @@
  *
  * Each member is marked with the context that may call it.
  */
-import { BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST } from "../../uapi.js";
+import { BPF_EXIST, BPF_F_LOCK, BPF_F_NO_COMMON_LRU, BPF_NOEXIST } from "../../uapi.js";
 import { Errno } from "../../errno.js";
 import type { MapHeaderView, MapImpl } from "../map-ops.js";
 import { spinLock, spinUnlock } from "../../memory/spin-lock.js";
@@ -27,7 +27,6 @@ import { BpfLru, lruTargets } from "../lru/bpf-lru.js";
 import { FreeList } from "./freelist.js";
 import { HtabCore } from "./htab-core.js";
 import { E_HASH, P_FREE, P_NSHARDS, P_OWNER, P_POOL } from "./layout.js";
-import { BPF_F_NO_COMMON_LRU } from "../../uapi.js";
 
 export interface HtabFlavour {
   percpu: boolean;
@@ -173,7 +172,10 @@ export class HtabMap extends HtabCore implements MapImpl {
       const old = this.lookupRaw(hash, keyOff);
       const ret = checkFlags(old, flags);
       if (ret) return ret;
-      if (old !== 0) return this.copyInLocked(old, valueOff), 0;
+      if (old !== 0) {
+        this.copyInLocked(old, valueOff);
+        return 0;
+      }
     }
     const b = this.bucketOf(hash);
     this.lockBucket(b);
@@ -181,8 +183,12 @@ export class HtabMap extends HtabCore implements MapImpl {
       const old = this.lookupLocked(b, hash, keyOff);
       const ret = checkFlags(old, flags);
       if (ret) return ret;
-      if (old !== 0 && lockFlag) return this.copyInLocked(old, valueOff), 0;
-      if (old !== 0 && this.percpu) return this.copyPercpuIn(old, valueOff, cpu, sys, false), 0;
+      if (old !== 0 && (lockFlag || this.percpu)) {
+        // In place: under the value's spin lock, or into per-CPU slots.
+        if (lockFlag) this.copyInLocked(old, valueOff);
+        else this.copyPercpuIn(old, valueOff, cpu, sys, false);
+        return 0;
+      }
       if (old === 0 && !this.incCount()) return -Errno.E2BIG;
       const e = this.allocElem(cpu);
       if (e <= 0) {

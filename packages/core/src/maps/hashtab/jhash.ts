@@ -59,11 +59,16 @@ export function jhash(u8: Uint8Array, off: number, length: number, initval: numb
   }
   if (length === 0) return st[2]!;
   // The kernel's fall-through switch: add the last 1..12 bytes little-endian.
-  const lanes = [0, 0, 0];
-  for (let i = 0; i < length; i++) lanes[i >> 2]! += u8[k + i]! * 2 ** (8 * (i & 3));
-  st[0] = st[0]! + lanes[0]!;
-  st[1] = st[1]! + lanes[1]!;
-  st[2] = st[2]! + lanes[2]!;
+  let a = 0, b = 0, c = 0;
+  for (let i = 0; i < length; i++) {
+    const byte = u8[k + i]! * 2 ** (8 * (i & 3));
+    if (i < 4) a += byte;
+    else if (i < 8) b += byte;
+    else c += byte;
+  }
+  st[0] = st[0]! + a;
+  st[1] = st[1]! + b;
+  st[2] = st[2]! + c;
   final(st);
   return st[2]!;
 }
