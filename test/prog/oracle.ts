@@ -88,12 +88,13 @@ export function simSession(lines: string[], engine: "interpreter" | "jit" = "int
         const dataOut = new Uint8Array(Math.max(Number(dso), 1 << 12));
         const ctxOut = Number(cso) ? new Uint8Array(Number(cso)) : null;
         const a: Record<string, unknown> = {
-          progFd: progs[Number(pi)]!, dataSizeOut: Number(dso), dataOut, repeat: Number(repeat),
+          progFd: progs[Number(pi)]!, dataSizeOut: Number(dso), repeat: Number(repeat),
           flags: Number(flags), cpu: Number(cpu), retval: 0, ctxSizeOut: Number(cso),
         };
         if (dataIn.length) a.dataIn = dataIn;
         if (ctxIn.length) a.ctxIn = ctxIn;
         if (ctxOut) a.ctxOut = ctxOut;
+        if (Number(dso)) a.dataOut = dataOut;
         const r = p.bpf(BpfCmd.ProgTestRun, a);
         const dsz = (a.dataSizeOut as number | undefined) ?? 0;
         const shown = Math.min(dsz, Number(dso));

@@ -8,6 +8,7 @@
  *       -> "<fd or -errno> <log_true_size> <log, newlines shown as |>"
  *       An lddw with src_reg 1 or 2 and imm k refers to the k-th map made.
  *   run <prog#> <data hex|-> <data_size_out> <repeat> <ctx hex|-> <ctx_size_out> <flags> <cpu>
+ *       (data_out and ctx_out are passed only when their sizes are non-zero)
  *       -> "<0 or -errno> <retval> <data_size_out> <data hex|-> <ctx_size_out> <ctx hex|->"
  *   info <prog#>
  *       -> "<tag hex> <xlated_prog_len> <nr_map_ids>"
@@ -93,8 +94,7 @@ int main(void) {
 			a.test.prog_fd = progs[p];
 			int dn = unhex(hex, buf), cn = unhex(hex2, ctxin);
 			if (dn) { a.test.data_in = (uintptr_t)buf; a.test.data_size_in = dn; }
-			a.test.data_out = (uintptr_t)out;
-			a.test.data_size_out = dso;
+			if (dso) { a.test.data_out = (uintptr_t)out; a.test.data_size_out = dso; }
 			if (cn) { a.test.ctx_in = (uintptr_t)ctxin; a.test.ctx_size_in = cn; }
 			if (cso) { a.test.ctx_out = (uintptr_t)ctxout; a.test.ctx_size_out = cso; }
 			memset(out, 0, sizeof out);
