@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, MapType, ProgType, AttachType } from "@bpfsim/core";
-import { copyCollectionSpec, CoreReloKind, PinType, type CollectionSpec, type ProgramSpec } from "@bpfsim/loader";
+import { copyCollectionSpec, CoreReloKind, findGlobal, lineInfoFor, PinType, setGlobal, type CollectionSpec, type ProgramSpec } from "@bpfsim/loader";
 import { benchDir, benchObjects, fixturesDir, haveBench, openFile } from "./load-fixture.js";
 
 /**
@@ -256,5 +256,28 @@ describe.skipIf(!haveBench)("shared bench objects", () => {
     expect(rows["alu_loop.bpf.o"]).toEqual({ maps: [], progs: [["alu_loop", "xdp", 6, 37, 35]] });
     expect(rows["empty.bpf.o"]).toEqual({ maps: [], progs: [["empty", "xdp", 6, 37, 2]] });
     expect(rows["xdp_parse.bpf.o"]!.maps).toEqual([["port_cnt", 1, 4, 8, 1024, 0]]);
+  });
+});
+
+describe("editing globals before load", () => {
+  it("finds and rewrites a const volatile in .rodata", () => {
+    const spec = openFile(`${fixturesDir}globals.bpf.o`);
+    expect(findGlobal(spec, "threshold")).toMatchObject({ map: ".rodata", size: 4 });
+    expect(findGlobal(spec, "hits")).toMatchObject({ map: ".bss", size: 8 });
+    setGlobal(spec, "threshold", new Uint8Array([100, 0, 0, 0]));
+    const g = findGlobal(spec, "threshold");
+    const ro = spec.maps[".rodata"]!.contents[0]!;
+    if (ro.kind === "value") expect(u32(ro.value, g.offset)).toBe(100);
+    expect(() => setGlobal(spec, "threshold", new Uint8Array(8))).toThrow(/EINVAL/);
+    expect(() => findGlobal(spec, "nope")).toThrow(/ENOENT/);
+  });
+
+  it("maps an instruction back to its source line", () => {
+    const spec = openFile(`${fixturesDir}subprogs.bpf.o`);
+    const p = spec.programs.calls_a!;
+    const sub = p.subprograms.find((s) => s.name === "square")!;
+    const li = lineInfoFor(p, sub.insnOff + 1)!;
+    expect(li.lineText).toMatch(/return x \* x;/);
+    expect(lineInfoFor(p, 0)!.insnOff).toBe(0);
   });
 });

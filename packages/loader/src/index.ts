@@ -13,3 +13,4 @@ export * from "./btf/parse-btf-ext.js";
 export * from "./spec/type-names.js";
 export * from "./spec/load-maps.js";
 export * from "./spec/load-collection.js";
+export * from "./spec/globals.js";
