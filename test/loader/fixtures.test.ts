@@ -225,6 +225,10 @@ describe("fixtures", () => {
     expect(kinds).toContainEqual([CoreReloKind.FieldExists, "0:2"]); // t->comm
     expect(kinds).toContainEqual([CoreReloKind.TypeSize, "0"]);
     for (const r of p.coreRelos) expect(spec.btf!.types[r.typeId]!.name).toBe("task_like");
+    // The values are the user's to give (bpfsim has no kernel config to read).
+    setGlobal(spec, "LINUX_KERNEL_VERSION", new Uint8Array([0, 0x12, 6, 0]));
+    const kc = spec.maps[".kconfig"]!.contents[0]!;
+    if (kc.kind === "value") expect(u32(kc.value, 4)).toBe(0x061200);
   });
 
   it("a spec copy is deep: editing it leaves the original alone", () => {

@@ -6,7 +6,9 @@ import type { CollectionSpec, LineInfo, ProgramSpec } from "./spec-types.js";
  * Editing a spec before load, the way skeletons are used: find a global
  * variable (`.data`, `.rodata`, `.bss`, `.data.*`...) by name through BTF and
  * rewrite its initial value, e.g. set a `const volatile` configuration knob
- * that the verifier will then see as a constant.
+ * that the verifier will then see as a constant, or supply a `__kconfig`
+ * extern's value (LINUX_KERNEL_VERSION, CONFIG_*), which bpfsim cannot read
+ * from a kernel.
  *
  * Context: user space, any thread. Changes only the spec passed in.
  */
@@ -23,7 +25,7 @@ export function findGlobal(spec: CollectionSpec, name: string): GlobalVar {
   const btf = spec.btf;
   if (btf) {
     for (const [key, m] of Object.entries(spec.maps)) {
-      if (m.origin !== "data" && m.origin !== "rodata" && m.origin !== "bss") continue;
+      if (m.origin !== "data" && m.origin !== "rodata" && m.origin !== "bss" && m.origin !== "kconfig") continue;
       const ds = btf.types[m.btfValueTypeId];
       if (ds?.kind !== BtfKind.Datasec) continue;
       for (const vi of ds.vars) {

@@ -71,6 +71,13 @@ export function collectKconfig(btf: Btf | undefined, objName: string): KconfigLa
     offsets.set(e.name, { offset: at, size: e.size });
     off = at + e.size;
   }
+  // Like libbpf, write the layout back into the DATASEC so BTF describes the map value.
+  for (const vi of sec.vars) {
+    const o = offsets.get(btf.types[vi.type]!.name)!;
+    vi.offset = o.offset;
+    vi.size = o.size;
+  }
+  sec.size = off;
   const map: MapSpec = {
     name: internalMapName(objName, ".kconfig"),
     type: MapType.Array,
