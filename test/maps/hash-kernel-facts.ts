@@ -86,6 +86,23 @@ mem.lru_nocommon_1 1056 max_entries=2
 mem.hash_k13_v5_100 10304 max_entries=100
 `;
 
+/** What Linux 6.18 answered to scripts/maps/hash-lock-probe.c (BTF-described bpf_spin_lock at offset 4). */
+export const kernelLockFacts = `
+lock.create.hash 0
+lock.create.percpu_hash -95
+lock.create.lru_hash -95
+lock.create.lru_percpu_hash -95
+lock.update_lock_missing 0
+lock.lookup_lock 0 100 0 102 103 104 105
+lock.lookup_plain 0 100 0 102 103 104 105
+lock.update_lock_existing 0
+lock.update_lock_noexist -17
+lock.update_lock_exist_missing -2
+lock.update_lock_bad -22
+lock.lookup_and_delete_lock 0 aaaa 0 102 103 104 105
+lock.lookup_after -2
+`;
+
 /** The facts as name -> rest of the line. */
 export function parseFacts(text: string): Map<string, string> {
   const out = new Map<string, string>();

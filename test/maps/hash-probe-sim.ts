@@ -209,3 +209,49 @@ export function runSimProbe(arena: Arena, ncpus: number): Map<string, string> {
   arena.free(scratch);
   return out;
 }
+
+/**
+ * scripts/maps/hash-lock-probe.c replayed: BPF_F_LOCK with the value
+ * `struct { int a; struct bpf_spin_lock lock; int b[4]; }` (lock at 4).
+ */
+export function runSimLockProbe(arena: Arena, ncpus: number): Map<string, string> {
+  const out = new Map<string, string>();
+  const put = (name: string, v: string | number) => out.set(name, String(v));
+  const scratch = arena.alloc(4096, 1);
+  const K = scratch, V = scratch + 1024, O = scratch + 2048;
+  const dv = arena.dv;
+  const create = (t: number) => {
+    try {
+      return createStandaloneMap(mapOpsFor(t)!, arena, { mapType: t, keySize: 4, valueSize: 24, maxEntries: 4, mapFlags: 0, spinLockOff: 4 }, ncpus);
+    } catch (e) {
+      if (e instanceof BpfError) return -e.errno;
+      throw e;
+    }
+  };
+  for (const [name, t] of [["hash", H], ["percpu_hash", PH], ["lru_hash", L], ["lru_percpu_hash", LP]] as const) {
+    const m = create(t);
+    put(`lock.create.${name}`, typeof m === "number" ? m : 0);
+    if (typeof m !== "number") m.destroy();
+  }
+  const m = create(H) as StandaloneMap;
+  const h = m.impl;
+  const key = (k: number) => (dv.setUint32(K, k, true), K);
+  const words = (ret: number) => `${ret} ${Array.from({ length: 6 }, (_, i) => dv.getUint32(O + 4 * i, true).toString(16)).join(" ")}`;
+  for (let i = 0; i < 6; i++) dv.setUint32(V + 4 * i, 0x100 + i, true);
+  put("lock.update_lock_missing", h.sysUpdateElem!(key(1), V, BPF_F_LOCK));
+  arena.u8.fill(0xff, O, O + 24);
+  put("lock.lookup_lock", words(h.sysLookupElem!(key(1), O, BPF_F_LOCK)));
+  arena.u8.fill(0xff, O, O + 24);
+  put("lock.lookup_plain", words(h.sysLookupElem!(key(1), O, 0)));
+  dv.setUint32(V, 0xaaaa, true);
+  put("lock.update_lock_existing", h.sysUpdateElem!(key(1), V, BPF_F_LOCK));
+  put("lock.update_lock_noexist", h.sysUpdateElem!(key(1), V, BPF_F_LOCK | BPF_NOEXIST));
+  put("lock.update_lock_exist_missing", h.sysUpdateElem!(key(2), V, BPF_F_LOCK | BPF_EXIST));
+  put("lock.update_lock_bad", h.sysUpdateElem!(key(2), V, BPF_F_LOCK | 8));
+  arena.u8.fill(0xff, O, O + 24);
+  put("lock.lookup_and_delete_lock", words(h.sysLookupAndDeleteElem!(key(1), O, BPF_F_LOCK)));
+  put("lock.lookup_after", h.sysLookupElem!(key(1), O, BPF_F_LOCK));
+  m.destroy();
+  arena.free(scratch);
+  return out;
+}
