@@ -7,7 +7,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ProgramFault, getEngine, type ExecutionEngine, STACK_AREA_BYTES } from "@bpfsim/core";
+import { ProgramFault, getEngine, helperImpls, type CompiledProgram, type ExecutionEngine, STACK_AREA_BYTES } from "@bpfsim/core";
 import { assemble } from "@bpfsim/loader";
 import { makeMachine } from "./fixture.js";
 import { BUF_BYTES, HELPER_ID, genProgram, render } from "./program-gen.js";
@@ -18,6 +18,8 @@ const mix = (_cpu: unknown, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: 
 
 const m = makeMachine();
 (m.cpu.helpers as unknown[])[HELPER_ID] = mix;
+// bpf_loop, the real implementation: exercises cpu.callback on both engines.
+(m.cpu.helpers as unknown[])[181] = helperImpls[181];
 const bufOff = m.place(new Uint8Array(BUF_BYTES));
 
 interface Outcome {
@@ -92,6 +94,41 @@ describe("JIT vs interpreter", () => {
   it.each(Object.keys(CLASSICS))("classic: %s", (name) => {
     compare(CLASSICS[name]!, pattern);
     compare(CLASSICS[name]!, new Uint8Array(BUF_BYTES));
+  });
+
+  it("bpf_loop callbacks", () => {
+    const asm = `stdw [%r10-8], 0\nmov %r1, 5\nlddw %r2, func cb\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 0\ncall 181
+ldxdw %r6, [%r10-8]\nlsh %r0, 32\nadd %r0, %r6\nexit
+cb:\nstdw [%r10-8], 1\nldxdw %r3, [%r2+0]\nmul %r1, 3\nadd %r3, %r1\nstxdw [%r2+0], %r3\nmov %r0, 0\njne %r1, 9, +1\nmov %r0, 1\nexit`;
+    compare(asm, pattern);
+  });
+
+  it("tail calls: a hit replaces the caller, a miss falls through, at most 33", () => {
+    const outcome = (engine: ExecutionEngine) => {
+      const c = (src: string): CompiledProgram => engine.compile({ insns: assemble(src), progType: 0, name: "tc" }, m.arena);
+      const target = c(`mov %r0, %r1\nadd %r0, 1000\nstdw [%r10-16], 3\nexit`);
+      const caller = c(`stdw [%r10-8], 7\nmov %r3, %r1\nand %r3, 1\nmov %r0, 5\ncall 12\nmov %r0, 9\nexit`);
+      // Counts its runs in the buffer and tail-calls itself until the limit stops it.
+      const self = c(`ldxdw %r2, [%r1+0]\nadd %r2, 1\nstxdw [%r1+0], %r2\nmov %r3, 0\ncall 12\nmov %r0, %r2\nexit`);
+      const out: unknown[] = [];
+      for (const [prog, table] of [[caller, [undefined, target]], [self, [self]]] as const) {
+        m.arena.u8.fill(0, bufOff, bufOff + BUF_BYTES);
+        m.arena.u8.fill(0, m.cpu.stackBase, m.cpu.stackBase + STACK_AREA_BYTES);
+        m.cpu.tailCalls = 0;
+        m.cpu.tailCallTarget = (_map, index) => (table as readonly (CompiledProgram | undefined)[])[index];
+        for (const ctx of [BigInt(bufOff), BigInt(bufOff) + 1n]) {
+          out.push(prog.run(ctx, m.cpu), m.cpu.tailCalls, m.arena.u8.slice(m.cpu.stackBase, m.cpu.stackBase + STACK_AREA_BYTES));
+          m.cpu.tailCalls = 0;
+        }
+      }
+      m.cpu.tailCallTarget = undefined;
+      return out;
+    };
+    const jit = outcome(getEngine("jit")!);
+    expect(jit).toEqual(outcome(getEngine("interpreter")!));
+    // The hit really happened (ctx odd: index 1), and the self-call stopped at 33.
+    expect(jit[3]).toBe(BigInt(bufOff) + 1n + 1000n);
+    expect(jit[7]).toBe(33);
   });
 
   it("agree on generated programs", () => {

@@ -33,6 +33,7 @@ interface Runner {
   readonly callback: NonNullable<CpuContext["callback"]>;
 }
 
+/** wasm hands i64 to JS signed; programs see u64. */
 const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 
 /** A program compiled to wasm. `module` may be posted to another thread. */
