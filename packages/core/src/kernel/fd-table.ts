@@ -18,7 +18,7 @@ import { Errno } from "../errno.js";
 import type { Arena } from "../memory/arena.js";
 import { KERNEL_OWNER } from "../memory/arena-api.js";
 import { spinLock, spinUnlock } from "../memory/spin-lock.js";
-import { FD_ENTRY_BYTES, FD_OTHER, NOFILE_MAX, P_FD_CAP, P_FD_LOCK, P_FD_TABLE, P_OPEN } from "./layout.js";
+import { FD_ENTRY_BYTES, FD_OTHER, NOFILE_MAX, P_FD_CAP, P_FD_LOCK, P_FD_TABLE, P_OPEN, P_USERS } from "./layout.js";
 import type { ObjectTable } from "./objects.js";
 
 const INITIAL_FDS = 64;
@@ -28,6 +28,8 @@ export class FdTable {
   private readonly i32: Int32Array;
   /** fmode of the entry the last successful `get` returned (single-threaded per thread). */
   fmode = 0;
+  /** Whether the last successful `get` took a reference (false on the single-user fast path). */
+  held = false;
 
   constructor(
     private readonly arena: Arena,
@@ -102,6 +104,7 @@ export class FdTable {
    */
   get(fd: number): number {
     if (!Number.isInteger(fd) || fd < 0) return -Errno.EBADF;
+    this.held = true;
     this.lock();
     const cap = this.u32[this.pw + P_FD_CAP]!;
     if (fd >= cap) {
@@ -117,6 +120,23 @@ export class FdTable {
     this.fmode = this.u32[ew + 1]!;
     this.objects.get(e - 1);
     this.unlock();
+    return e - 1;
+  }
+
+  /**
+   * Linux's __fget_light: when this thread is the process's only user, no
+   * other thread can close `fd` under us, so the entry can be read without
+   * the lock and without a reference. Returns the slot, or -1 to take the
+   * slow path (`get`). Sets `fmode`; `held` is false.
+   */
+  peek(fd: number): number {
+    const pw = this.pw;
+    if (Atomics.load(this.u32, pw + P_USERS) !== 1 || fd >= this.u32[pw + P_FD_CAP]! || !(fd >= 0)) return -1;
+    const ew = (this.u32[pw + P_FD_TABLE]! >> 2) + fd * 2;
+    const e = this.u32[ew]!;
+    if (e === 0 || e === FD_OTHER) return -1;
+    this.fmode = this.u32[ew + 1]!;
+    this.held = false;
     return e - 1;
   }
 

@@ -68,6 +68,38 @@ describe("processes and fds", () => {
   });
 });
 
+describe("fd fast path", () => {
+  it("a reused fd number never reaches the old map or keeps the old access mode", () => {
+    const { p } = boot();
+    const a = p.mapCreate(arr);
+    p.mapUpdate(a, u32(0), u64(1n));
+    const id = p.mapInfo(a).id;
+    p.objPin(a, "/sys/fs/bpf/a");
+    p.close(a);
+    const b = p.mapCreate({ ...arr, maxEntries: 2 });
+    expect(b).toBe(a);
+    expect(p.mapLookup(b, u32(0))).toEqual(u64(0n));
+    expect(p.bpf(BpfCmd.MapLookupElem, { mapFd: b, key: u32(3), value: new Uint8Array(8) })).toBe(-Errno.ENOENT);
+    p.close(b);
+    const c = p.objGet("/sys/fs/bpf/a", BPF_F_RDONLY);
+    expect(c).toBe(a);
+    expect(p.mapInfo(c).id).toBe(id);
+    expect(p.mapLookup(c, u32(0))).toEqual(u64(1n));
+    expect(p.bpf(BpfCmd.MapUpdateElem, { mapFd: c, key: u32(0), value: u64(2n) })).toBe(-Errno.EPERM);
+  });
+
+  it("with a second handle on the process, fd lookups take the locked path and still agree", () => {
+    const { k, p } = boot();
+    const fd = p.mapCreate(arr);
+    const p2 = k.process(p.pid);
+    p2.mapUpdate(fd, u32(2), u64(5n));
+    expect(p.mapLookup(fd, u32(2))).toEqual(u64(5n));
+    p2.close(fd);
+    expect(p.bpf(BpfCmd.MapLookupElem, { mapFd: fd, key: u32(2), value: new Uint8Array(8) })).toBe(-Errno.EBADF);
+    p2.release();
+  });
+});
+
 describe("ids", () => {
   it("allocates ids cyclically and never reuses a live one", () => {
     const { k, p } = boot();

@@ -36,10 +36,12 @@ export function mapBatch(proc: Process, cmd: BatchCmd, a: MapBatchAttr): number 
   const hasWrite = cmd !== BpfCmd.MapLookupBatch;
   const h = mapGet(proc, a.mapFd);
   if (typeof h === "number") return h;
+  const held = proc.fds.held;
+  const fmode = proc.fds.fmode;
   const u32 = h.hdr.arena.u32;
   if (hasWrite) Atomics.add(u32, h.hdr.word(M_WRITE_ACTIVE), 1);
   try {
-    const perms = sysPerms(h, proc.fds.fmode);
+    const perms = sysPerms(h, fmode);
     if (hasRead && !(perms & FMODE_CAN_READ)) return -Errno.EPERM;
     if (hasWrite && !(perms & FMODE_CAN_WRITE)) return -Errno.EPERM;
     if (!h.ops.batchOps?.[kindOf[cmd]]) return -Errno.ENOTSUPP;
@@ -48,7 +50,7 @@ export function mapBatch(proc: Process, cmd: BatchCmd, a: MapBatchAttr): number 
     return lookupBatch(proc, h, a, cmd === BpfCmd.MapLookupAndDeleteBatch);
   } finally {
     if (hasWrite) Atomics.sub(u32, h.hdr.word(M_WRITE_ACTIVE), 1);
-    mapPut(proc, h);
+    mapPut(proc, h, held);
   }
 }
 

@@ -45,6 +45,17 @@ export function sysPerms(h: MapHandle, fmode: number): number {
  * negative errno. The caller must `release(proc, h)`.
  */
 export function mapGet(proc: Process, fd: number): MapHandle | number {
+  const fast = proc.fds.peek(fd);
+  if (fast >= 0) {
+    // Per-process cache by fd, valid while the fd names the same slot generation.
+    const c = proc.fdCache[fd];
+    const gen = proc.kernel.objects.genOf(fast);
+    if (c !== undefined && c.slot === fast && c.gen === gen) return c.h;
+    const h = proc.kernel.mapBySlot(fast);
+    if (h === undefined) return -Errno.EINVAL;
+    proc.fdCache[fd] = { slot: fast, gen, h };
+    return h;
+  }
   const slot = proc.fds.get(fd);
   if (slot < 0) return slot;
   const h = proc.kernel.mapBySlot(slot);
@@ -55,8 +66,9 @@ export function mapGet(proc: Process, fd: number): MapHandle | number {
   return h;
 }
 
-export function mapPut(proc: Process, h: MapHandle): void {
-  proc.kernel.objects.put(h.hdr.slot);
+/** Drop what `mapGet` took; `held` is `proc.fds.held` read right after `mapGet`. */
+export function mapPut(proc: Process, h: MapHandle, held: boolean): void {
+  if (held) proc.kernel.objects.put(h.hdr.slot);
 }
 
 /** Copy the key into scratch at `off`: 0, or -EFAULT (missing / short), -EINVAL (key for a keyless map). */
@@ -64,7 +76,7 @@ export function copyKeyIn(proc: Process, h: MapHandle, key: Buf, off: number): n
   const ks = h.hdr.keySize;
   if (ks === 0) return key ? -Errno.EINVAL : 0;
   if (!key || key.length < ks) return -Errno.EFAULT;
-  proc.kernel.arena.u8.set(ks === key.length ? key : key.subarray(0, ks), off);
+  copyBytes(proc.kernel.arena.u8, off, key, 0, ks);
   return 0;
 }
 
@@ -82,8 +94,10 @@ export function mapLookupElem(proc: Process, fd: number, key: Buf, value: Buf, f
   if ((flags & ~BPF_F_LOCK) !== 0) return -Errno.EINVAL;
   const h = mapGet(proc, fd);
   if (typeof h === "number") return h;
+  const held = proc.fds.held;
+  const fmode = proc.fds.fmode;
   try {
-    if (!(sysPerms(h, proc.fds.fmode) & FMODE_CAN_READ)) return -Errno.EPERM;
+    if (!(sysPerms(h, fmode) & FMODE_CAN_READ)) return -Errno.EPERM;
     if (flags & BPF_F_LOCK && !hasSpinLock(h)) return -Errno.EINVAL;
     const vsize = sysValueSize(h);
     const s = scratchFor(proc, h, vsize);
@@ -94,10 +108,10 @@ export function mapLookupElem(proc: Process, fd: number, key: Buf, value: Buf, f
     err = lookupInto(h, s, vOff, vsize, flags);
     if (err) return err;
     if (!value || value.length < vsize) return -Errno.EFAULT;
-    value.set(proc.kernel.arena.u8.subarray(vOff, vOff + vsize));
+    copyBytes(value, 0, proc.kernel.arena.u8, vOff, vsize);
     return 0;
   } finally {
-    mapPut(proc, h);
+    mapPut(proc, h, held);
   }
 }
 
@@ -118,24 +132,23 @@ export function updateFrom(h: MapHandle, keyOff: number, valueOff: number, flags
   return -Errno.EINVAL;
 }
 
-/** Run `fn` with the map's write-active count raised (see the file comment). */
-function writeActive<T>(h: MapHandle, fn: () => T): T {
-  const w = h.hdr.word(M_WRITE_ACTIVE);
-  Atomics.add(h.hdr.arena.u32, w, 1);
-  try {
-    return fn();
-  } finally {
-    Atomics.sub(h.hdr.arena.u32, w, 1);
-  }
+/** Copy `n` bytes; a loop beats creating subarray views for the small keys and values of the hot path. */
+function copyBytes(dst: Uint8Array, dOff: number, src: Uint8Array, sOff: number, n: number): void {
+  if (n <= 32) for (let i = 0; i < n; i++) dst[dOff + i] = src[sOff + i]!;
+  else dst.set(src.subarray(sOff, sOff + n), dOff);
 }
 
 /** BPF_MAP_UPDATE_ELEM. 0 or -errno. */
 export function mapUpdateElem(proc: Process, fd: number, key: Buf, value: Buf, flags: number): number {
   const h = mapGet(proc, fd);
   if (typeof h === "number") return h;
+  const held = proc.fds.held;
+  const fmode = proc.fds.fmode;
+  const wa = h.hdr.word(M_WRITE_ACTIVE);
+  Atomics.add(h.hdr.arena.u32, wa, 1);
   try {
-    return writeActive(h, () => {
-      if (!(sysPerms(h, proc.fds.fmode) & FMODE_CAN_WRITE)) return -Errno.EPERM;
+    {
+      if (!(sysPerms(h, fmode) & FMODE_CAN_WRITE)) return -Errno.EPERM;
       if (flags & BPF_F_LOCK && !hasSpinLock(h)) return -Errno.EINVAL;
       const vsize = sysValueSize(h);
       const s = scratchFor(proc, h, vsize);
@@ -144,11 +157,12 @@ export function mapUpdateElem(proc: Process, fd: number, key: Buf, value: Buf, f
       if (err) return err;
       if (!value || value.length < vsize) return -Errno.EFAULT;
       const vOff = s + roundUp8(h.hdr.keySize);
-      proc.kernel.arena.u8.set(value.length === vsize ? value : value.subarray(0, vsize), vOff);
+      copyBytes(proc.kernel.arena.u8, vOff, value, 0, vsize);
       return updateFrom(h, s, vOff, flags >>> 0);
-    });
+    }
   } finally {
-    mapPut(proc, h);
+    Atomics.sub(h.hdr.arena.u32, wa, 1);
+    mapPut(proc, h, held);
   }
 }
 
@@ -156,17 +170,22 @@ export function mapUpdateElem(proc: Process, fd: number, key: Buf, value: Buf, f
 export function mapDeleteElem(proc: Process, fd: number, key: Buf): number {
   const h = mapGet(proc, fd);
   if (typeof h === "number") return h;
+  const held = proc.fds.held;
+  const fmode = proc.fds.fmode;
+  const wa = h.hdr.word(M_WRITE_ACTIVE);
+  Atomics.add(h.hdr.arena.u32, wa, 1);
   try {
-    return writeActive(h, () => {
-      if (!(sysPerms(h, proc.fds.fmode) & FMODE_CAN_WRITE)) return -Errno.EPERM;
+    {
+      if (!(sysPerms(h, fmode) & FMODE_CAN_WRITE)) return -Errno.EPERM;
       const s = scratchFor(proc, h, 0);
       if (s < 0) return s;
       const err = copyKeyIn(proc, h, key, s);
       if (err) return err;
       return h.impl.deleteElem ? h.impl.deleteElem(s, 0) : -Errno.EINVAL;
-    });
+    }
   } finally {
-    mapPut(proc, h);
+    Atomics.sub(h.hdr.arena.u32, wa, 1);
+    mapPut(proc, h, held);
   }
 }
 
@@ -174,8 +193,10 @@ export function mapDeleteElem(proc: Process, fd: number, key: Buf): number {
 export function mapGetNextKey(proc: Process, fd: number, key: Buf, nextKey: Buf): number {
   const h = mapGet(proc, fd);
   if (typeof h === "number") return h;
+  const held = proc.fds.held;
+  const fmode = proc.fds.fmode;
   try {
-    if (!(sysPerms(h, proc.fds.fmode) & FMODE_CAN_READ)) return -Errno.EPERM;
+    if (!(sysPerms(h, fmode) & FMODE_CAN_READ)) return -Errno.EPERM;
     const s = scratchFor(proc, h, 0);
     if (s < 0) return s;
     let keyOff = 0;
@@ -190,10 +211,10 @@ export function mapGetNextKey(proc: Process, fd: number, key: Buf, nextKey: Buf)
     if (err) return err;
     const ks = h.hdr.keySize;
     if (!nextKey || nextKey.length < ks) return -Errno.EFAULT;
-    nextKey.set(proc.kernel.arena.u8.subarray(nOff, nOff + ks));
+    copyBytes(nextKey, 0, proc.kernel.arena.u8, nOff, ks);
     return 0;
   } finally {
-    mapPut(proc, h);
+    mapPut(proc, h, held);
   }
 }
 
@@ -202,9 +223,13 @@ export function mapLookupAndDeleteElem(proc: Process, fd: number, key: Buf, valu
   if ((flags & ~BPF_F_LOCK) !== 0) return -Errno.EINVAL;
   const h = mapGet(proc, fd);
   if (typeof h === "number") return h;
+  const held = proc.fds.held;
+  const fmode = proc.fds.fmode;
+  const wa = h.hdr.word(M_WRITE_ACTIVE);
+  Atomics.add(h.hdr.arena.u32, wa, 1);
   try {
-    return writeActive(h, () => {
-      const perms = sysPerms(h, proc.fds.fmode);
+    {
+      const perms = sysPerms(h, fmode);
       if (!(perms & FMODE_CAN_READ) || !(perms & FMODE_CAN_WRITE)) return -Errno.EPERM;
       if (flags & BPF_F_LOCK && !hasSpinLock(h)) return -Errno.EINVAL;
       const vsize = sysValueSize(h);
@@ -217,11 +242,12 @@ export function mapLookupAndDeleteElem(proc: Process, fd: number, key: Buf, valu
       err = h.impl.sysLookupAndDeleteElem(s, vOff, flags);
       if (err) return err;
       if (!value || value.length < vsize) return -Errno.EFAULT;
-      value.set(proc.kernel.arena.u8.subarray(vOff, vOff + vsize));
+      copyBytes(value, 0, proc.kernel.arena.u8, vOff, vsize);
       return 0;
-    });
+    }
   } finally {
-    mapPut(proc, h);
+    Atomics.sub(h.hdr.arena.u32, wa, 1);
+    mapPut(proc, h, held);
   }
 }
 
@@ -234,9 +260,11 @@ export function mapLookupAndDeleteElem(proc: Process, fd: number, key: Buf, valu
 export function mapFreeze(proc: Process, fd: number): number {
   const h = mapGet(proc, fd);
   if (typeof h === "number") return h;
+  const held = proc.fds.held;
+  const fmode = proc.fds.fmode;
   try {
     if (hasSpinLock(h)) return -Errno.ENOTSUPP;
-    if (!(sysPerms(h, proc.fds.fmode) & FMODE_CAN_WRITE)) return -Errno.EPERM;
+    if (!(sysPerms(h, fmode) & FMODE_CAN_WRITE)) return -Errno.EPERM;
     const u32 = h.hdr.arena.u32;
     const lockOff = h.hdr.word(M_FREEZE_LOCK) * 4;
     spinLock(h.hdr.arena.i32, lockOff);
@@ -249,6 +277,6 @@ export function mapFreeze(proc: Process, fd: number): number {
       spinUnlock(h.hdr.arena.i32, lockOff);
     }
   } finally {
-    mapPut(proc, h);
+    mapPut(proc, h, held);
   }
 }

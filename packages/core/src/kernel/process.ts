@@ -16,8 +16,8 @@ import { BPF_ANY, BPF_F_RDONLY_PROG, BpfCmd } from "../uapi.js";
 import { spinLock, spinUnlock } from "../memory/spin-lock.js";
 import type { BpfAttrMap, KnownBpfCmd, MapBatchAttr, MapCreateAttr } from "./attr.js";
 import { FdTable } from "./fd-table.js";
-import type { Kernel } from "./kernel.js";
-import { FMODE_CAN_WRITE, M_FREEZE_LOCK, M_WRITE_ACTIVE, P_COMM, P_PID, P_STATE, P_UID } from "./layout.js";
+import type { Kernel, MapHandle } from "./kernel.js";
+import { FMODE_CAN_WRITE, M_FREEZE_LOCK, M_WRITE_ACTIVE, P_COMM, P_PID, P_STATE, P_UID, P_USERS } from "./layout.js";
 import { mapBatch } from "./map-batch.js";
 import { mapDeleteElem, mapGet, mapGetNextKey, mapLookupAndDeleteElem, mapLookupElem, mapPut, mapUpdateElem, sysValueSize } from "./map-cmds.js";
 import { BPF_MAP_INFO_SIZE } from "./obj-cmds.js";
@@ -67,6 +67,8 @@ function must(ret: number, what: string): number {
 
 export class Process {
   readonly fds: FdTable;
+  /** This thread's map handles by fd, for the single-user fast path (see FdTable.peek). */
+  readonly fdCache: ({ slot: number; gen: number; h: MapHandle } | undefined)[] = [];
   private constructor(
     readonly kernel: Kernel,
     /** Byte offset of this process's slot in the process table. */
@@ -82,6 +84,7 @@ export class Process {
     const uid = opts.uid ?? 0;
     u32[w + P_PID] = pid;
     u32[w + P_UID] = uid;
+    Atomics.store(u32, w + P_USERS, 1);
     const comm = (opts.comm ?? "").slice(0, 15);
     kernel.arena.u8.fill(0, procOff + P_COMM * 4, procOff + P_COMM * 4 + 16);
     for (let i = 0; i < comm.length; i++) kernel.arena.u8[procOff + P_COMM * 4 + i] = comm.charCodeAt(i) & 0xff;
@@ -95,7 +98,17 @@ export class Process {
 
   /** Kernel.process: a handle on an existing process. */
   static open(kernel: Kernel, procOff: number): Process {
+    Atomics.add(kernel.arena.u32, (procOff >> 2) + P_USERS, 1);
     return new Process(kernel, procOff);
+  }
+
+  /**
+   * This thread is done with this handle (the process lives on). While a
+   * process has one handle, its fd lookups take no lock (Linux's fget_light).
+   */
+  release(): void {
+    Atomics.sub(this.kernel.arena.u32, (this.procOff >> 2) + P_USERS, 1);
+    this.fdCache.length = 0;
   }
 
   static pidAt(kernel: Kernel, procOff: number): number {
@@ -139,6 +152,7 @@ export class Process {
   /** exit(2): close every fd (maps with no other holder are freed) and release the pid. */
   exit(): void {
     if (!this.alive) return;
+    this.fdCache.length = 0;
     this.fds.destroy();
     const w = this.procOff >> 2;
     this.kernel.arena.u32[w + P_PID] = 0;
@@ -157,7 +171,7 @@ export class Process {
     const h = mapGet(this, fd);
     if (typeof h === "number") throw new BpfError(-h, `fd ${fd}`);
     const n = sysValueSize(h);
-    mapPut(this, h);
+    mapPut(this, h, this.fds.held);
     return n;
   }
 
@@ -240,6 +254,7 @@ export class Process {
   mapMmap(fd: number, opts: { write?: boolean } = {}): { view: Uint8Array; unmap(): void } {
     const h = mapGet(this, fd);
     if (typeof h === "number") throw new BpfError(-h, `mmap fd ${fd}`);
+    const held = this.fds.held;
     try {
       if (!h.ops.mmapRegion || h.hdr.spinLockOff >= 0) throw new BpfError(Errno.ENOTSUPP, "mmap: map type cannot be mapped");
       const write = opts.write ?? false;
@@ -270,7 +285,7 @@ export class Process {
         },
       };
     } finally {
-      mapPut(this, h);
+      mapPut(this, h, held);
     }
   }
 

@@ -77,7 +77,8 @@ function valuesBytes(attr: { maxEntries: number; valueSize: number; mapFlags?: n
  */
 export function copyValue(u8: Uint8Array, dst: number, src: number, size: number, lockOff: number): void {
   if (lockOff < 0) {
-    u8.copyWithin(dst, src, src + size);
+    if (size <= 32) for (let i = 0; i < size; i++) u8[dst + i] = u8[src + i]!;
+    else u8.copyWithin(dst, src, src + size);
     return;
   }
   u8.copyWithin(dst, src, src + lockOff);
