@@ -10,6 +10,11 @@
  *
  * Layout in hashtab/layout.ts; locking in hashtab/htab-core.ts; element
  * operations and reclamation in hashtab/htab-map.ts and hashtab/freelist.ts.
+ *
+ * Locking: program lookups none; updates and deletes one bucket lock; a
+ * BPF_F_LOCK update the value's bpf_spin_lock. Reclamation: replaced and
+ * deleted elements go to a FIFO per-CPU free list of this map (type-stable,
+ * reused as late as possible); see hashtab/freelist.ts.
  */
 import { makeHtabOps } from "./hashtab/htab-ops.js";
 

@@ -8,6 +8,11 @@
  * - One LRU shared by all CPUs, or one per CPU with BPF_F_NO_COMMON_LRU.
  *
  * LRU lists and victim choice in lru/bpf-lru.ts; the rest in hashtab/.
+ *
+ * Locking: lookups none (the referenced bit is a plain store); updates and
+ * deletes one bucket lock, plus the LRU's lock to take or return a node
+ * (never while holding a bucket lock). Reclamation: nodes return to the LRU's
+ * free list; eviction unlinks victims under their bucket lock.
  */
 import { makeHtabOps } from "./hashtab/htab-ops.js";
 

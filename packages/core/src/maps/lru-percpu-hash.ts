@@ -7,6 +7,9 @@
  *   and BPF_EXIST never does.
  *
  * LRU lists in lru/bpf-lru.ts; the rest in hashtab/.
+ *
+ * Locking and reclamation: as LRU_HASH (lru/bpf-lru.ts), with per-CPU slots
+ * that a program on its own CPU reads and writes without a lock.
  */
 import { makeHtabOps } from "./hashtab/htab-ops.js";
 

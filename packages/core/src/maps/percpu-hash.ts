@@ -10,6 +10,9 @@
  * - No bpf_spin_lock values, no BPF_F_LOCK.
  *
  * Shared implementation: hashtab/ (see hash.ts).
+ *
+ * Locking: program lookups and own-slot writes through the pointer none;
+ * updates and deletes one bucket lock. Reclamation: as HASH (hashtab/freelist.ts).
  */
 import { makeHtabOps } from "./hashtab/htab-ops.js";
 

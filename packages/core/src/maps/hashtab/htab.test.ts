@@ -129,3 +129,25 @@ describe("hash map: program-side operations", () => {
     m.destroy();
   });
 });
+
+describe("hash map: arena exhaustion", () => {
+  it("BPF_F_NO_PREALLOC answers ENOMEM when the arena runs out, and the map stays consistent", () => {
+    const small = Arena.create({ size: 1 << 20 });
+    const s = small.alloc(64, 1);
+    const m = createStandaloneMap(mapOpsFor(MapType.Hash)!, small, { mapType: MapType.Hash, keySize: 4, valueSize: 4096, maxEntries: 1 << 16, mapFlags: BPF_F_NO_PREALLOC }, 2);
+    let n = 0;
+    let ret = 0;
+    for (; n < 1000; n++) {
+      small.dv.setUint32(s, n, true);
+      ret = m.impl.sysUpdateElem!(s, s + 8, BPF_NOEXIST);
+      if (ret !== 0) break;
+    }
+    expect(ret).toBe(-12);
+    expect(m.impl.count!()).toBe(n);
+    small.dv.setUint32(s, 0, true);
+    expect(m.impl.deleteElem!(s, 0)).toBe(0);
+    small.dv.setUint32(s, 5000, true);
+    expect(m.impl.sysUpdateElem!(s, s + 8, BPF_NOEXIST)).toBe(0); // the freed element is reused
+    m.destroy();
+  });
+});
