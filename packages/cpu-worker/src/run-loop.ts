@@ -175,8 +175,9 @@ export class CpuRunner {
       Atomics.store(arena.i32, rw + (ER_HEAD >> 2), (head + 1) | 0);
       this.totals[CS_SLOTS] += 1;
       this.totals[CS_BATCHES] += 1;
+      // Publish counters when the ring runs dry (and every 256 slots), not per step.
+      if (this.pending() === 0 || (this.totals[CS_SLOTS]! & 255) === 0) this.flush();
     }
-    this.flush();
     return true;
   }
 
@@ -285,7 +286,7 @@ export class CpuRunner {
   }
 
   /** Store this CPU's running totals (hook rows and the stats row). */
-  private flush(): void {
+  flush(): void {
     const { arena, hookTableOff, cpu } = this.o;
     const i64 = arena.i64;
     for (let id = 0; id < this.hooks.length; id++) {
