@@ -13,6 +13,7 @@ import { conformanceCommand } from "./commands/conformance.js";
 import { asmCommand } from "./commands/asm.js";
 import { disasmCommand } from "./commands/disasm.js";
 import { inspectCommand } from "./commands/inspect.js";
+import { testRunCommand } from "./commands/test-run.js";
 
 /** What a command gets: its arguments and its output streams. */
 export interface CommandContext {
@@ -41,6 +42,7 @@ const COMMANDS: readonly Command[] = [
   asmCommand,
   disasmCommand,
   inspectCommand,
+  testRunCommand,
 ];
 
 /** Parsed arguments: positionals and `--flag value` / `-o value` / `--flag` options. */
