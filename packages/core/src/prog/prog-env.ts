@@ -27,10 +27,15 @@ export function nowNs(): bigint {
   return BigInt(Math.round(performance.now() * 1e6));
 }
 
-/** Root (CAP_SYS_ADMIN) in the simulation: uid 0, unless the process says otherwise. */
+/**
+ * Whether the process has CAP_BPF/CAP_PERFMON/CAP_NET_ADMIN. Every simulated
+ * process is privileged (docs/COMPAT.md, kernel section) unless a handle
+ * carries `privileged: false`, which the unprivileged paths of PROG_LOAD
+ * (EPERM, BPF_MAXINSNS, the narrowed helper set) honour.
+ */
 export function procPrivileged(proc: Process): boolean {
   const p = proc as unknown as { privileged?: boolean };
-  return p.privileged ?? proc.uid === 0;
+  return p.privileged ?? true;
 }
 
 /** kernel.unprivileged_bpf_disabled; Linux's default build (BPF_UNPRIV_DEFAULT_OFF) has 2. */
