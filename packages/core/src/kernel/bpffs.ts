@@ -13,7 +13,7 @@
  *
  * Path rules follow the VFS as BPF_OBJ_PIN / BPF_OBJ_GET see it: the parent
  * must exist (ENOENT) and be a directory (ENOTDIR), the name must be new
- * (EEXIST), a pin outside bpffs is EPERM, getting a directory is EACCES,
+ * (EEXIST), a pin outside bpffs is EPERM (other directories are taken to exist), getting a directory is EACCES,
  * over-long names are ENAMETOOLONG.
  *
  * Who may call: syscall context, any thread.
@@ -90,10 +90,9 @@ export class Bpffs {
   /** Under the lock: ENOENT / ENOTDIR if `dir` cannot hold entries, else 0. Non-bpffs dirs: EPERM. */
   private checkDir(dir: string): number {
     if (dir === BPFFS_ROOT) return 0;
-    if (!inBpffs(dir)) {
-      // /, /sys, /sys/fs exist on any Linux; other directories are not modelled.
-      return dir === "/" || dir === "/sys" || dir === "/sys/fs" ? -Errno.EPERM : -Errno.ENOENT;
-    }
+    // Directories outside bpffs are not modelled: taken to exist (like /tmp), so pinning there
+    // is EPERM (not a bpffs directory), as Linux answers for a real directory.
+    if (!inBpffs(dir)) return -Errno.EPERM;
     const parent = this.checkDir(parentOf(dir));
     if (parent === -Errno.EPERM) return -Errno.ENOENT;
     if (parent) return parent;

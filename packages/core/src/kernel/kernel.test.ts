@@ -144,7 +144,7 @@ describe("info", () => {
     expect(i).toMatchObject({ type: MapType.Array, keySize: 4, valueSize: 8, maxEntries: 4, mapFlags: BPF_F_RDONLY_PROG, name: "my_map.1" });
     const a = { bpfFd: fd, info: new Uint8Array(200), infoLen: 200 };
     expect(p.bpf(BpfCmd.ObjGetInfoByFd, a)).toBe(0);
-    expect(a.infoLen).toBe(88);
+    expect(a.infoLen).toBe(104);
     a.info[150] = 1;
     a.infoLen = 200;
     expect(p.bpf(BpfCmd.ObjGetInfoByFd, a)).toBe(-Errno.E2BIG);
@@ -218,9 +218,10 @@ describe("bpffs", () => {
     expect(pin("/sys/fs/bpf//./a")).toBe(-Errno.EEXIST);
     expect(pin("/sys/fs/bpf/nodir/a")).toBe(-Errno.ENOENT);
     expect(pin("/sys/fs/bpf/a/b")).toBe(-Errno.ENOTDIR);
-    expect(pin("/tmp/a")).toBe(-Errno.ENOENT);
+    expect(pin("/tmp/a")).toBe(-Errno.EPERM);
+    expect(pin("/sys/fs/bpf/t/")).toBe(-Errno.ENOENT);
     expect(pin("/sys/a")).toBe(-Errno.EPERM);
-    expect(pin("/sys/fs/bpf/x", 77)).toBe(-Errno.EBADF);
+    expect(pin("/sys/fs/bpf/x", 77)).toBe(-Errno.EINVAL);
     expect(pin("/sys/fs/bpf/x", 1)).toBe(-Errno.EINVAL);
     expect(pin("/sys/fs/bpf/" + "n".repeat(256))).toBe(-Errno.ENAMETOOLONG);
     expect(p.bpf(BpfCmd.ObjPin, { bpfFd: fd, pathname: "/sys/fs/bpf/y", fileFlags: 1 })).toBe(-Errno.EINVAL);
@@ -231,6 +232,7 @@ describe("bpffs", () => {
     expect(get("/sys/fs/bpf/none")).toBe(-Errno.ENOENT);
     expect(get("/sys/fs/bpf/a", BPF_F_RDONLY | BPF_F_WRONLY)).toBe(-Errno.EINVAL);
     expect(p.bpf(BpfCmd.ObjGet, { pathname: "/sys/fs/bpf/a", bpfFd: 3 })).toBe(-Errno.EINVAL);
+    expect(get("/sys/fs/bpf/a/")).toBe(-Errno.ENOTDIR);
     const ro = get("/sys/fs/bpf/dir/m", BPF_F_RDONLY);
     expect(ro).toBeGreaterThan(fd);
     expect(p.bpf(BpfCmd.MapUpdateElem, { mapFd: ro, key: u32(0), value: u64(1n) })).toBe(-Errno.EPERM);

@@ -21,8 +21,11 @@ import { fileFmode } from "./map-create.js";
 import type { Process } from "./process.js";
 
 const BPF_OBJ_FLAG_MASK = BPF_F_RDONLY | BPF_F_WRONLY;
-/** sizeof(struct bpf_map_info) in the UAPI this follows. */
-export const BPF_MAP_INFO_SIZE = 88;
+/**
+ * sizeof(struct bpf_map_info) in Linux 6.18 (probed: the kernel reports 104;
+ * older headers end at map_extra, 88 bytes, and get the first 88).
+ */
+export const BPF_MAP_INFO_SIZE = 104;
 const PAGE_SIZE = 4096;
 
 /** Fills `info` for object `slot`; returns bytes the full struct has, or -errno. */
@@ -40,8 +43,9 @@ export function objPin(proc: Process, a: ObjAttr): number {
   if (ff & ~BPF_F_PATH_FD) return -Errno.EINVAL;
   if (!(ff & BPF_F_PATH_FD) && a.pathFd) return -Errno.EINVAL;
   if (ff & BPF_F_PATH_FD) return -Errno.EOPNOTSUPP; // no directory fds in the simulated VFS (COMPAT.md)
+  // bpf_fd_probe_obj(): anything that is not a map, program or link fd, closed fds included, is EINVAL.
   const slot = proc.fds.get(a.bpfFd ?? 0);
-  if (slot < 0) return slot;
+  if (slot < 0) return -Errno.EINVAL;
   const err = proc.kernel.bpffs.pin(a.pathname, slot);
   if (err) proc.kernel.objects.put(slot);
   else proc.kernel.objects.userGet(slot);
