@@ -29,6 +29,13 @@ describe("bpfsim inspect", () => {
     expect(doc.programs.find((p) => p.name === "p_kprobe")).toMatchObject({ type: "kprobe", attachTo: "do_unlinkat" });
   });
 
+  it("--btf dumps the BTF like bpftool, with DATASECs fixed up", async () => {
+    const r = await cli("inspect", `${fixturesDir}globals.bpf.o`, "--btf");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("[40] DATASEC '.data' size=24 vlen=3");
+    expect(r.out).toContain("\ttype_id=29 offset=8 size=4 (VAR 'hidden_val')");
+  });
+
   it("reports a bad object as an error, and a missing argument as usage", async () => {
     const bad = await cli("inspect", `${fixturesDir}build.sh`);
     expect(bad.code).toBe(1);

@@ -18,6 +18,7 @@ export function openFile(path: string): CollectionSpec {
 }
 
 export const fixtureObjects = [
+  "btf_kinds.bpf.o",
   "core_externs.bpf.o",
   "globals.bpf.o",
   "legacy_maps.bpf.o",

@@ -14,3 +14,4 @@ export * from "./spec/type-names.js";
 export * from "./spec/load-maps.js";
 export * from "./spec/load-collection.js";
 export * from "./spec/globals.js";
+export * from "./btf/btf-dump.js";

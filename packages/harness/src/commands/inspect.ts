@@ -1,14 +1,17 @@
 /**
- * `bpfsim inspect <object.o> [--json] [--lines]`: what an eBPF object holds,
+ * `bpfsim inspect <object.o> [--json] [--lines] [--btf]`: what an eBPF object holds,
  * as `openObject` reads it (the same view libbpf has after opening it):
  * maps with type, key/value size, max_entries and flags; programs with
  * section, type, instruction count and attach point. `--lines` adds each
  * program's BTF line info (instruction -> file:line and the source text);
- * `--json` prints the listing as one JSON document.
+ * `--json` prints the listing as one JSON document; `--btf` prints the object's
+ * BTF as `bpftool btf dump file <obj> format raw` does (after libbpf's
+ * DATASEC fix-ups, so section sizes and variable offsets are filled in).
  */
 import { readFileSync } from "node:fs";
 import {
   attachTypeName,
+  btfDumpRaw,
   mapTypeName,
   objectNameFromPath,
   openObject,
@@ -90,9 +93,9 @@ function toJson(spec: CollectionSpec): unknown {
 export const inspectCommand: Command = {
   name: "inspect",
   summary: "list the maps and programs in an eBPF object file",
-  usage: "inspect <object.o> [--json] [--lines]",
+  usage: "inspect <object.o> [--json] [--lines] [--btf]",
   async run(ctx) {
-    const args = parseArgs(ctx.argv, [], ["--json", "--lines"]);
+    const args = parseArgs(ctx.argv, [], ["--json", "--lines", "--btf"]);
     if (args.positionals.length !== 1) throw new UsageError("give exactly one object file");
     const path = args.positionals[0]!;
     let bytes: Uint8Array;
@@ -102,6 +105,11 @@ export const inspectCommand: Command = {
       throw new Error(`cannot read '${path}': ${(e as Error).message}`);
     }
     const spec = openObject(bytes, { name: objectNameFromPath(path) });
+    if (args.options.has("--btf")) {
+      if (!spec.btf) throw new Error(`'${path}' has no BTF (build with -g)`);
+      for (const line of btfDumpRaw(spec.btf)) ctx.out(line);
+      return 0;
+    }
     if (args.options.has("--json")) ctx.out(JSON.stringify(toJson(spec), null, 2));
     else for (const line of inspectLines(spec, args.options.has("--lines"))) ctx.out(line);
     return 0;
