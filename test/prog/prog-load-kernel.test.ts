@@ -64,3 +64,21 @@ describe.skipIf(!!kernelUnavailable)("BPF_PROG_LOAD against the kernel", () => {
     expect(sim[i]).toContain(phrase);
   });
 });
+
+describe.skipIf(!!kernelUnavailable)("program info against the kernel", () => {
+  it("tag, xlated_prog_len and nr_map_ids, with map fds zeroed in the tag", () => {
+    const lines = [
+      "map 2 4 8 1",
+      "map 1 4 8 16",
+      `load 6 0 GPL 0 0 ${progHex(mov(0, 2), exit())}`,
+      `load 6 0 GPL 0 0 ${progHex(ldMap(1, 0), ldMap(2, 1), ldMap(3, 0, 2, 4), mov(0, 2), exit())}`,
+      `load 1 0 GPL 0 0 ${progHex(ldx(4, 0, 1, 0), addi(0, 3), exit())}`,
+      "info 0",
+      "info 1",
+      "info 2",
+    ];
+    const kern = kernelSession(lines);
+    const sim = simSession(lines);
+    expect(sim.slice(5)).toEqual(kern.slice(5));
+  });
+});

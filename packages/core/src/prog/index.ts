@@ -7,7 +7,7 @@ export * from "./prog-load.js";
 export * from "./prog-env.js";
 export * from "./prog-info.js";
 export * from "./prog-tag.js";
-export * from "./sha1.js";
+export * from "./sha256.js";
 export * from "./test-run.js";
 export * from "./verifier-hook.js";
 export * from "./verifier-log.js";

@@ -1,11 +1,12 @@
 /**
  * The program tag (BPF_TAG_SIZE = 8 bytes), as kernel/bpf/core.c
- * `bpf_prog_calc_tag`: the first 8 bytes of the SHA-1 of the instructions,
+ * `bpf_prog_calc_tag`: the first 8 bytes of the SHA-256 of the instructions
+ * (Linux 6.18; older kernels used SHA-1),
  * where the imm of both slots of every BPF_PSEUDO_MAP_FD / BPF_PSEUDO_MAP_VALUE
  * lddw is zeroed, so the tag does not depend on which fd numbers the maps got.
  * Pure; any thread.
  */
-import { sha1 } from "./sha1.js";
+import { sha256 } from "./sha256.js";
 
 export const BPF_TAG_SIZE = 8;
 
@@ -23,7 +24,7 @@ export function progTag(insns: Uint8Array): Uint8Array {
     }
     at += 8; // skip the second slot
   }
-  return sha1(copy).subarray(0, BPF_TAG_SIZE);
+  return sha256(copy).subarray(0, BPF_TAG_SIZE);
 }
 
 /** Tag as 16 lowercase hex digits, as bpftool prints it. */
