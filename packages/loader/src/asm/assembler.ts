@@ -24,6 +24,10 @@
  * Legacy packet loads: `ldabsw 12`, `ldindh %r2, 14` (and b/w sizes).
  * `call kfunc N` emits a kfunc call (src 2). Comments start with `#`.
  *
+ * Lines in the `llvm-objdump -d` syntax (`r0 += 1`, `if w1 > 5 goto +2`,
+ * listing columns and `<label>` annotations included) are accepted too and
+ * may be mixed with the above; see llvm-parse.ts.
+ *
  * Pure; callable from any thread. Errors are BpfError(EINVAL) naming the line.
  */
 import {
@@ -72,6 +76,7 @@ import {
   splitOperands,
   type Target,
 } from "./operands.js";
+import { parseLlvmLine, stripListing } from "./llvm-parse.js";
 
 /** Instruction whose offset/imm still needs a label resolved. */
 interface Pending {
@@ -97,7 +102,12 @@ export function assembleInsns(source: string): Insn[] {
   let slot = 0;
   const lines = source.split(/\r?\n/);
   for (let n = 0; n < lines.length; n++) {
-    let text = lines[n]!.replace(/#.*$/, "").trim();
+    let text = stripListing(lines[n]!.replace(/#.*$/, "")).trim();
+    // llvm-objdump headers: `file.o:  file format elf64-bpf`, `Disassembly of section xdp:`,
+    // and symbol lines `0000000000000060 <LBB0_1>:` (which define the label).
+    if (/^\S+:\s+file format /.test(text) || /^Disassembly of section /.test(text)) continue;
+    const sym = /^[0-9a-f]+ <([^>]+)>:$/.exec(text);
+    if (sym) text = `${sym[1]}:`;
     // Labels: `name:` alone, or in front of an instruction.
     for (let m = /^([A-Za-z_.$][\w.$]*):\s*/.exec(text); m; m = /^([A-Za-z_.$][\w.$]*):\s*/.exec(text)) {
       if (labels.has(m[1]!)) throw asmError(`line ${n + 1}: label '${m[1]}' defined twice`);
@@ -145,6 +155,8 @@ function want(ops: string[], n: number, mnemonic: string): void {
 }
 
 function parseLine(text: string, line: number): Pending {
+  const llvm = parseLlvmLine(text);
+  if (llvm) return { ...llvm, line };
   const sp = text.search(/\s/);
   let mn = (sp < 0 ? text : text.slice(0, sp)).toLowerCase();
   let rest = sp < 0 ? "" : text.slice(sp + 1).trim();

@@ -4,3 +4,4 @@ export * from "./disassembler.js";
 export * from "./llvm-syntax.js";
 export * from "./data-file.js";
 export * from "./conformance-runner.js";
+export * from "./llvm-parse.js";

@@ -48,7 +48,9 @@ const addr = (reg: number, off: number): string => `r${reg} ${off < 0 ? "-" : "+
 export function llvmText(i: Insn): string {
   const info = opInfo(i.code);
   if (!info) return ".invalid";
-  const name = (variantName(info, i.off, i.imm) ?? info.name).replace(/32$/, "");
+  const full = variantName(info, i.off, i.imm) ?? info.name;
+  // `add32` -> `add` (the w registers say 32); `be32`, `bswap32`, `movsx1632` keep their width.
+  const name = info.is32 && (info.kind === "alu" || info.kind === "jcond") && !full.startsWith("movsx") ? full.replace(/32$/, "") : full;
   const R = info.is32 ? "w" : "r";
   const d = `${R}${i.dst}`;
   const s = `${R}${i.src}`;
@@ -70,7 +72,7 @@ export function llvmText(i: Insn): string {
       return `if ${d} ${JMP_SYM[name] ?? "?"} ${src} goto ${sgn(i.off)}`;
     case "call":
       if (i.src === BPF_PSEUDO_CALL) return `call pc${sgn(i.imm)}`;
-      if (i.src === BPF_PSEUDO_KFUNC_CALL) return `call kfunc#${i.imm}`;
+      if (i.src === BPF_PSEUDO_KFUNC_CALL) return `call kfunc ${i.imm}`;
       return `call ${i.imm}`;
     case "callx":
       return `callx r${i.dst}`;
@@ -109,13 +111,13 @@ function lddwValue(i: Insn): string {
     case BPF_PSEUDO_MAP_FD:
       return `map[fd:${i.imm}]`;
     case BPF_PSEUDO_MAP_VALUE:
-      return `map[fd:${i.imm}][0]+${i.nextImm ?? 0}`;
+      return `map[fd:${i.imm}][0]${sgn(i.nextImm ?? 0)}`;
     case BPF_PSEUDO_MAP_IDX:
       return `map[idx:${i.imm}]`;
     case BPF_PSEUDO_MAP_IDX_VALUE:
-      return `map[idx:${i.imm}][0]+${i.nextImm ?? 0}`;
+      return `map[idx:${i.imm}][0]${sgn(i.nextImm ?? 0)}`;
     case BPF_PSEUDO_BTF_ID:
-      return `btf_id[${i.imm}]`;
+      return i.nextImm ? `btf_id[${i.imm}][${i.nextImm}]` : `btf_id[${i.imm}]`;
     case BPF_PSEUDO_FUNC:
       return `func[pc${sgn(i.imm)}]`;
     default:
