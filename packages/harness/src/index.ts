@@ -6,3 +6,7 @@ export * from "./sources/packets.js";
 export * from "./sources/rss.js";
 export * from "./sources/tracing.js";
 export * from "./perf/perf-buffer.js";
+export * from "./perf/process-perf-host.js";
+export * from "./scenario/default-scenario.js";
+export * from "./scenario/xdp-flows.js";
+export * from "./load/load-pool.js";
