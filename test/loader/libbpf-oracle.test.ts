@@ -92,6 +92,21 @@ describe.skipIf(!oracle.bin)("against libbpf", () => {
         for (const r of prog.relocations) theirs.writeInt32LE(0, r.insnIndex * 8 + 4); // the map fd
         expect(ours.toString("hex"), `${path} ${name}`).toBe(theirs.toString("hex"));
         compared++;
+        // The kernel rewrites instructions (offsets move), but keeps each function's
+        // BTF type and, in order, the source positions of the line info it was given.
+        const funcs = lines.find((x) => x.startsWith(`funcs ${name} `) || x === `funcs ${name}`);
+        const linesOf = lines.find((x) => x.startsWith(`lines ${name} `) || x === `lines ${name}`);
+        expect(funcs && linesOf, `${path} ${name}: kernel returned func and line info`).toBeTruthy();
+        if (funcs && linesOf) {
+          const kTypes = funcs.split(" ").slice(2).map((x) => Number(x.split(":")[1]));
+          expect(prog.funcInfo.map((f) => f.typeId), `${path} ${name} func info`).toEqual(kTypes);
+          const kPos = linesOf.split(" ").slice(2).map((x) => x.split(":").slice(1).join(":"));
+          const ourPos = prog.lineInfo.map((l) => `${l.line}:${l.col}`);
+          let j = 0;
+          for (const pos of ourPos) if (pos === kPos[j]) j++;
+          expect(j, `${path} ${name}: kernel line info is a subsequence of ours`).toBe(kPos.length);
+          expect(kPos.length).toBeGreaterThan(0);
+        }
       }
     }
     expect(compared).toBeGreaterThan(3);
