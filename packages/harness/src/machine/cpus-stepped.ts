@@ -14,6 +14,8 @@ export class SteppedScheduler {
   /** CPU numbers in the order they ran (kept only when tracing). */
   readonly trace: number[] | undefined;
   steps = 0;
+  /** Called after every delivery with the CPU that made it (tests, replay tools). */
+  onStep: ((cpu: number) => void) | undefined;
 
   constructor(
     private readonly runners: CpuRunner[],
@@ -36,6 +38,7 @@ export class SteppedScheduler {
         r.step();
         this.steps++;
         this.trace?.push(r.cpu);
+        this.onStep?.(r.cpu);
         return true;
       }
     }

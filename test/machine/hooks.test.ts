@@ -1,0 +1,157 @@
+/**
+ * Hooks and attachment: bpf() link commands with Linux's rules, several
+ * programs per tcx hook in order, socket filter truncation, kprobes reading
+ * pt_regs, raw tracepoints by name, and the stepped scheduler's
+ * reproducibility.
+ */
+import { describe, expect, it } from "vitest";
+import { assemble } from "@bpfsim/loader";
+import { AttachType, BpfCmd, Errno, EventKind, MapType, ProgType, HC_BYTES_KEPT, HC_TRUNCATED } from "@bpfsim/core";
+import { callEvent, createMachine, rawTracepointEvent } from "@bpfsim/harness";
+import { arrayU64, FRAME64, loadXdp } from "./helpers.js";
+
+const ret = (v: number) => assemble(`mov %r0, ${v}\nexit`);
+
+describe("links through bpf()", () => {
+  it("XDP: one program per interface, EBUSY for the second; LINK_DETACH; wrong type EINVAL", async () => {
+    const m = await createMachine({ cpus: 1, mode: "stepped", arenaSize: 16 << 20, ringSlots: 16, slotBytes: 128 });
+    try {
+      const p = m.proc;
+      const xdp = loadXdp(m, ret(1));
+      const l1 = p.bpf(BpfCmd.LinkCreate, { progFd: xdp, targetIfindex: 2, attachType: AttachType.Xdp });
+      expect(l1).toBeGreaterThan(0);
+      expect(p.bpf(BpfCmd.LinkCreate, { progFd: xdp, targetIfindex: 2, attachType: AttachType.Xdp })).toBe(-Errno.EBUSY);
+      const sock = m.loadProgram({ progType: ProgType.SocketFilter, insns: ret(0) });
+      expect(p.bpf(BpfCmd.LinkCreate, { progFd: sock, targetIfindex: 3, attachType: AttachType.Xdp })).toBe(-Errno.EINVAL);
+      expect(p.bpf(BpfCmd.LinkCreate, { progFd: 99, targetIfindex: 3, attachType: AttachType.Xdp })).toBe(-Errno.EBADF);
+      const hook = m.hookId({ type: "xdp", ifindex: 2 });
+      await m.send(0, [{ hookId: hook, kind: EventKind.Packet, repeat: 5, data: FRAME64 }]);
+      await m.drain();
+      expect(m.counters(hook).actions[1]).toBe(5n); // XDP_DROP
+      expect(p.bpf(BpfCmd.LinkDetach, { linkFd: l1 })).toBe(0);
+      await m.send(0, [{ hookId: hook, kind: EventKind.Packet, repeat: 3, data: FRAME64 }]);
+      await m.drain();
+      expect(m.counters(hook).runs).toBe(5n);
+      expect(m.counters(hook).perCpu[0]![14]).toBe(3n); // no program: counted, not run
+      // The detached link is still an fd; the interface is free again.
+      const l2 = p.bpf(BpfCmd.LinkCreate, { progFd: xdp, targetIfindex: 2, attachType: AttachType.Xdp });
+      expect(l2).toBeGreaterThan(0);
+      p.close(l1);
+      p.close(l2);
+    } finally {
+      await m.shutdown();
+    }
+  });
+
+  it("tcx: programs run in attach order until one returns a verdict; PROG_ATTACH/DETACH", async () => {
+    const m = await createMachine({ cpus: 1, mode: "stepped", arenaSize: 16 << 20, ringSlots: 16, slotBytes: 128 });
+    try {
+      const p = m.proc;
+      const next = m.loadProgram({ progType: ProgType.SchedCls, insns: ret(-1) }); // TCX_NEXT
+      const shot = m.loadProgram({ progType: ProgType.SchedCls, insns: ret(2) }); // TC_ACT_SHOT
+      const hook = m.hookId({ type: "tc", ifindex: 2, direction: "ingress" });
+      const send = async (n: number) => {
+        await m.send(0, [{ hookId: hook, kind: EventKind.Packet, repeat: n, data: FRAME64 }]);
+        await m.drain();
+      };
+      expect(p.bpf(BpfCmd.LinkCreate, { progFd: next, targetIfindex: 2, attachType: AttachType.TcxIngress })).toBeGreaterThan(0);
+      await send(2);
+      expect(m.counters(hook).actions[1]).toBe(2n); // all said next: TC_ACT_OK
+      expect(p.bpf(BpfCmd.ProgAttach, { targetIfindex: 2, attachBpfFd: shot, attachType: AttachType.TcxIngress })).toBe(0);
+      expect(p.bpf(BpfCmd.ProgAttach, { targetIfindex: 2, attachBpfFd: shot, attachType: AttachType.TcxIngress })).toBe(-Errno.EEXIST);
+      await send(3);
+      expect(m.counters(hook).actions[3]).toBe(3n); // TC_ACT_SHOT, after two runs each
+      expect(m.counters(hook).runs).toBe(2n + 6n);
+      expect(p.bpf(BpfCmd.ProgDetach, { targetIfindex: 2, attachBpfFd: shot, attachType: AttachType.TcxIngress })).toBe(0);
+      expect(p.bpf(BpfCmd.ProgDetach, { targetIfindex: 2, attachBpfFd: shot, attachType: AttachType.TcxIngress })).toBe(-Errno.ENOENT);
+      await send(1);
+      expect(m.counters(hook).actions[1]).toBe(3n);
+    } finally {
+      await m.shutdown();
+    }
+  });
+
+  it("socket filter: the return value is the bytes kept", async () => {
+    const m = await createMachine({ cpus: 1, mode: "stepped", arenaSize: 16 << 20, ringSlots: 16, slotBytes: 256 });
+    try {
+      const f = m.loadProgram({ progType: ProgType.SocketFilter, insns: ret(20) });
+      m.attach(f, { type: "socket", socket: 7 });
+      const hook = m.hookId({ type: "socket", socket: 7 });
+      await m.send(0, [
+        { hookId: hook, kind: EventKind.SocketData, data: new Uint8Array(100) },
+        { hookId: hook, kind: EventKind.SocketData, data: new Uint8Array(10) },
+      ]);
+      await m.drain();
+      const row = m.counters(hook).perCpu[0]!;
+      expect(row[HC_BYTES_KEPT]).toBe(30n); // 20 of 100, all 10 of 10
+      expect(row[HC_TRUNCATED]).toBe(1n);
+    } finally {
+      await m.shutdown();
+    }
+  });
+
+  it("kprobe programs read their arguments from pt_regs; raw tracepoints attach by name", async () => {
+    const m = await createMachine({ cpus: 2, mode: "stepped", arenaSize: 16 << 20, ringSlots: 16, slotBytes: 256 });
+    try {
+      const p = m.proc;
+      const sum = p.mapCreate({ mapType: MapType.Array, keySize: 4, valueSize: 8, maxEntries: 1 });
+      // sum += regs->si (second argument, pt_regs offset 104): atomically, from both CPUs.
+      const kp = m.loadProgram({
+        progType: ProgType.Kprobe,
+        insns: assemble(`
+ldxdw %r6, [%r1+104]
+stw [%r10-4], 0
+lddw %r1, map_fd ${sum}
+mov %r2, %r10
+add %r2, -4
+call 1
+jeq %r0, 0, out
+lock add [%r0+0], %r6
+out:
+mov %r0, 0
+exit
+`),
+      });
+      m.attach(kp, { type: "kprobe", fn: "tcp_sendmsg" });
+      const hook = m.hookId({ type: "kprobe", fn: "tcp_sendmsg" });
+      await m.send(0, [callEvent(hook, [1n, 5n, 9n]), callEvent(hook, [1n, 7n])]);
+      await m.send(1, [callEvent(hook, [0n, 100n])]);
+      await m.drain();
+      expect(arrayU64(p, sum)).toBe(112n);
+      const raw = m.loadProgram({ progType: ProgType.RawTracepoint, insns: ret(0) });
+      const link = p.bpf(BpfCmd.RawTracepointOpen, { name: "sched_switch", progFd: raw });
+      expect(link).toBeGreaterThan(0);
+      const tp = m.hookId({ type: "raw_tracepoint", name: "sched_switch" });
+      await m.send(1, [rawTracepointEvent(tp, [1n, 2n])]);
+      await m.drain();
+      expect(m.counters(tp).runs).toBe(1n);
+      expect(p.bpf(BpfCmd.RawTracepointOpen, { name: "", progFd: raw })).toBe(-Errno.EINVAL);
+    } finally {
+      await m.shutdown();
+    }
+  });
+});
+
+describe("stepped scheduler", () => {
+  async function trace(seed: number): Promise<number[]> {
+    const m = await createMachine({ cpus: 3, mode: "stepped", seed, arenaSize: 16 << 20, ringSlots: 16, slotBytes: 128 });
+    try {
+      const hook = m.hookId({ type: "xdp", ifindex: 2 });
+      m.attach(loadXdp(m, ret(2)), { type: "xdp", ifindex: 2 });
+      const order: number[] = [];
+      m.stepped!.onStep = (cpu: number) => order.push(cpu);
+      for (let c = 0; c < 3; c++) await m.send(c, Array.from({ length: 10 }, () => ({ hookId: hook, kind: EventKind.Packet, data: FRAME64 })));
+      await m.drain();
+      return order;
+    } finally {
+      await m.shutdown();
+    }
+  }
+
+  it("replays the same interleaving from the same seed, another from another seed", async () => {
+    const a = await trace(11);
+    expect(a).toHaveLength(30);
+    expect(await trace(11)).toEqual(a);
+    expect(await trace(12)).not.toEqual(a);
+  });
+});
