@@ -20,6 +20,10 @@
  *   end
  *   <m> ; return
  *
+ * The recursion runs on an explicit step stack (a long chain of branches is
+ * a dominator tree as deep as the program), and label depths are looked up
+ * by block id, so structuring is linear in the program for clang's output.
+ *
  * Only a reducible graph has this form. An irreducible one (a loop with two
  * entries; the verifier can accept one) is emitted as a dispatch loop: a
  * `br_table` over the blocks inside one `loop`, with the next block in a
@@ -27,6 +31,7 @@
  *
  * Context: pure; callable from any thread.
  */
+import { BpfError, Errno } from "../../errno.js";
 import type { BasicBlock, FunctionCfg } from "./cfg.js";
 import { Term } from "./cfg.js";
 import { ByteWriter, Op, VOID } from "./wasm-writer.js";
@@ -41,22 +46,18 @@ export interface BlockEmitter {
   exit(w: ByteWriter, b: BasicBlock): void;
 }
 
+/** V8 limits br_table to 65520 targets. */
+const MAX_DISPATCH_BLOCKS = 65000;
+
 type Frame = { kind: "loop" | "block" | "if"; target: number };
 
 /** Emits the structured body of one function. Falls back to a dispatch loop when irreducible. */
 export function emitStructured(cfg: FunctionCfg, em: BlockEmitter, labelLocal: number): { code: ByteWriter; dispatch: boolean } {
-  if (cfg.reducible) {
-    try {
-      const w = new ByteWriter(codeEstimate(cfg));
-      new Stackifier(cfg, em, w).doTree(0);
-      return { code: w, dispatch: false };
-    } catch (e) {
-      // A very long chain of branches can exhaust the JS stack in the
-      // recursive structurer; the dispatch loop needs no recursion.
-      if (!(e instanceof RangeError)) throw e;
-    }
-  }
   const w = new ByteWriter(codeEstimate(cfg));
+  if (cfg.reducible) {
+    new Stackifier(cfg, em, w).run();
+    return { code: w, dispatch: false };
+  }
   emitDispatch(cfg, em, w, labelLocal);
   return { code: w, dispatch: true };
 }
@@ -64,10 +65,31 @@ export function emitStructured(cfg: FunctionCfg, em: BlockEmitter, labelLocal: n
 /** About 12 bytes of wasm per eBPF slot, measured on clang output and the corpus. */
 const codeEstimate = (cfg: FunctionCfg): number => (cfg.limit - cfg.entry) * 12;
 
+/**
+ * The recursion above, run on an explicit stack of pending steps so that a
+ * program of any length (a million-insn chain of branches is a dominator
+ * tree a million deep) never exhausts the JS stack.
+ */
+const enum Step {
+  DoTree,
+  NodeWithin,
+  Branch,
+  /** Close the innermost construct: pop the label, emit `end`. */
+  End,
+  /** Emit `else` (between the arms of an `if`). */
+  Else,
+}
+
 class Stackifier {
   private readonly ctx: Frame[] = [];
+  /** ctx index of the loop / block labelled for each block id, or -1: O(1) label lookups. */
+  private readonly loopAt: Int32Array;
+  private readonly blockAt: Int32Array;
   private readonly children: number[][];
   private readonly merge: Uint8Array;
+  /** Pending steps, last one next: [step, a, b, c] flattened. */
+  private readonly todo: number[] = [];
+  private readonly mergeLists: number[][] = [];
 
   constructor(
     private readonly cfg: FunctionCfg,
@@ -77,6 +99,8 @@ class Stackifier {
     const n = cfg.blocks.length;
     this.children = Array.from({ length: n }, () => []);
     this.merge = new Uint8Array(n);
+    this.loopAt = new Int32Array(n).fill(-1);
+    this.blockAt = new Int32Array(n).fill(-1);
     for (const id of cfg.rpo) {
       if (id !== 0) this.children[cfg.idom[id]!]!.push(id);
       let forward = 0;
@@ -87,29 +111,73 @@ class Stackifier {
     }
   }
 
-  doTree(x: number): void {
-    const merges = this.children[x]!.filter((c) => this.merge[c]).sort(
-      (a, b) => this.cfg.rpoIndex[b]! - this.cfg.rpoIndex[a]!,
-    );
-    if (this.cfg.loopHeader[x]) {
-      this.w.u8(Op.loop).u8(VOID);
-      this.ctx.push({ kind: "loop", target: x });
-      this.nodeWithin(x, merges, 0);
-      this.ctx.pop();
-      this.w.u8(Op.end);
-    } else {
-      this.nodeWithin(x, merges, 0);
+  run(): void {
+    this.push(Step.DoTree, 0);
+    const t = this.todo;
+    while (t.length > 0) {
+      const c = t.pop()!;
+      const b = t.pop()!;
+      const a = t.pop()!;
+      const step = t.pop()! as Step;
+      switch (step) {
+        case Step.DoTree:
+          this.doTree(a);
+          break;
+        case Step.NodeWithin:
+          this.nodeWithin(a, b, c);
+          break;
+        case Step.Branch:
+          this.branch(a, b);
+          break;
+        case Step.End:
+          this.popFrame();
+          this.w.u8(Op.end);
+          break;
+        case Step.Else:
+          this.w.u8(Op.else);
+          break;
+      }
     }
   }
 
-  private nodeWithin(x: number, ys: number[], i: number): void {
+  private push(step: Step, a = 0, b = 0, c = 0): void {
+    this.todo.push(step, a, b, c);
+  }
+
+  private pushFrame(kind: Frame["kind"], target: number): void {
+    if (kind === "loop") this.loopAt[target] = this.ctx.length;
+    else if (kind === "block") this.blockAt[target] = this.ctx.length;
+    this.ctx.push({ kind, target });
+  }
+
+  private popFrame(): void {
+    const f = this.ctx.pop()!;
+    if (f.kind === "loop") this.loopAt[f.target] = -1;
+    else if (f.kind === "block") this.blockAt[f.target] = -1;
+  }
+
+  private doTree(x: number): void {
+    const merges = this.children[x]!.filter((c) => this.merge[c]).sort(
+      (a, b) => this.cfg.rpoIndex[b]! - this.cfg.rpoIndex[a]!,
+    );
+    const list = this.mergeLists.push(merges) - 1;
+    if (this.cfg.loopHeader[x]) {
+      this.w.u8(Op.loop).u8(VOID);
+      this.pushFrame("loop", x);
+      this.push(Step.End);
+    }
+    this.push(Step.NodeWithin, x, list, 0);
+  }
+
+  private nodeWithin(x: number, list: number, i: number): void {
+    const ys = this.mergeLists[list]!;
     if (i < ys.length) {
       this.w.u8(Op.block).u8(VOID);
-      this.ctx.push({ kind: "block", target: ys[i]! });
-      this.nodeWithin(x, ys, i + 1);
-      this.ctx.pop();
-      this.w.u8(Op.end);
-      this.doTree(ys[i]!);
+      this.pushFrame("block", ys[i]!);
+      // Runs in the order: inner nodeWithin, end of the block, then ys[i]'s tree.
+      this.push(Step.DoTree, ys[i]!);
+      this.push(Step.End);
+      this.push(Step.NodeWithin, x, list, i + 1);
       return;
     }
     const b = this.cfg.blocks[x]!;
@@ -120,25 +188,24 @@ class Stackifier {
         return;
       case Term.Fall:
       case Term.Jump:
-        this.branch(x, b.succs[0]!);
+        this.push(Step.Branch, x, b.succs[0]!);
         return;
       case Term.Cond: {
         const [taken, fall] = b.succs as [number, number];
         this.em.cond(this.w, b);
         if (this.isBr(x, taken)) {
           this.w.u8(Op.brIf).u32(this.labelOf(x, taken));
-          this.branch(x, fall);
+          this.push(Step.Branch, x, fall);
         } else if (this.isBr(x, fall)) {
           this.w.u8(Op.i32Eqz).u8(Op.brIf).u32(this.labelOf(x, fall));
-          this.branch(x, taken);
+          this.push(Step.Branch, x, taken);
         } else {
           this.w.u8(Op.if).u8(VOID);
-          this.ctx.push({ kind: "if", target: -1 });
-          this.branch(x, taken);
-          this.w.u8(Op.else);
-          this.branch(x, fall);
-          this.ctx.pop();
-          this.w.u8(Op.end);
+          this.pushFrame("if", -1);
+          this.push(Step.End);
+          this.push(Step.Branch, x, fall);
+          this.push(Step.Else);
+          this.push(Step.Branch, x, taken);
         }
         return;
       }
@@ -151,17 +218,15 @@ class Stackifier {
 
   /** Relative depth of the label that reaches `tgt` from `src`. */
   private labelOf(src: number, tgt: number): number {
-    const kind = this.cfg.rpoIndex[tgt]! <= this.cfg.rpoIndex[src]! ? "loop" : "block";
-    for (let k = this.ctx.length - 1; k >= 0; k--) {
-      const f = this.ctx[k]!;
-      if (f.kind === kind && f.target === tgt) return this.ctx.length - 1 - k;
-    }
-    throw new Error(`stackifier: no enclosing ${kind} for block ${tgt}`);
+    const backward = this.cfg.rpoIndex[tgt]! <= this.cfg.rpoIndex[src]!;
+    const at = backward ? this.loopAt[tgt]! : this.blockAt[tgt]!;
+    if (at < 0) throw new Error(`stackifier: no enclosing ${backward ? "loop" : "block"} for block ${tgt}`);
+    return this.ctx.length - 1 - at;
   }
 
   private branch(src: number, tgt: number): void {
     if (this.isBr(src, tgt)) this.w.u8(Op.br).u32(this.labelOf(src, tgt));
-    else this.doTree(tgt);
+    else this.push(Step.DoTree, tgt);
   }
 }
 
@@ -176,6 +241,9 @@ class Stackifier {
 function emitDispatch(cfg: FunctionCfg, em: BlockEmitter, w: ByteWriter, labelLocal: number): void {
   const order = cfg.rpo;
   const n = order.length;
+  if (n > MAX_DISPATCH_BLOCKS) {
+    throw new BpfError(Errno.E2BIG, `irreducible function at insn ${cfg.entry} has ${n} blocks; the JIT dispatches at most ${MAX_DISPATCH_BLOCKS}`);
+  }
   const pos = new Int32Array(cfg.blocks.length).fill(-1);
   order.forEach((id, k) => (pos[id] = k));
   w.u8(Op.loop).u8(VOID);

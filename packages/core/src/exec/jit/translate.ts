@@ -39,6 +39,8 @@ export interface TranslateResult {
 }
 
 const WASM_PAGE = 65536;
+/** V8's limit on one function body (about 800k eBPF instructions of typical code). */
+const MAX_FUNCTION_BYTES = 7_654_321;
 
 /** Translates an instruction image for an arena of `arenaSize` bytes. Throws BpfError (EINVAL). */
 export function translate(insnBytes: Uint8Array, arenaSize: number, inline: InlinePlan = new Map()): TranslateResult {
@@ -67,7 +69,11 @@ export function translateDecoded(ins: DecodedInsns, arenaSize: number, inline: I
     const em = blockEmitter(ins, env, funcIndex);
     const { code, dispatch } = emitStructured(cfg, em, L_LABEL);
     if (dispatch) dispatchFunctions.push(entry);
-    bodies.push(functionBody(code));
+    const body = functionBody(code);
+    if (body.length > MAX_FUNCTION_BYTES) {
+      throw new BpfError(Errno.E2BIG, `function at insn ${entry} needs ${body.length} bytes of wasm, over the engine's limit of ${MAX_FUNCTION_BYTES}`);
+    }
+    bodies.push(body);
   }
   return { bytes: assemble(arenaSize / WASM_PAGE, entries, bodies), entries, dispatchFunctions };
 }
