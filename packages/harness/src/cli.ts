@@ -29,6 +29,8 @@ export interface Command {
   readonly summary: string;
   /** Usage line, without the leading `bpfsim `. */
   readonly usage: string;
+  /** Longer text printed after the usage line by `--help`. */
+  readonly help?: string;
   run(ctx: CommandContext): Promise<number>;
 }
 
@@ -99,7 +101,7 @@ export async function main(argv: readonly string[], io: Pick<CommandContext, "ou
     return 2;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
-    io.out(`usage: bpfsim ${cmd.usage}`);
+    io.out(`usage: bpfsim ${cmd.usage}${cmd.help ? `\n\n${cmd.help}` : ""}`);
     return 0;
   }
   try {

@@ -12,6 +12,16 @@ export const asmCommand: Command = {
   name: "asm",
   summary: "assemble eBPF text into instruction bytes",
   usage: "asm <in.s|in.data> [-o out.bin]",
+  help: [
+    "Syntax (one instruction per line, `#` comments, `name:` labels, jump targets are labels or +N/-N):",
+    "  mov %r0, 1   add32 %r1, %r2   sdiv %r0, -3   movsx1664 %r0, %r1   neg %r2   be16 %r0   bswap64 %r0",
+    "  ldxw %r0, [%r1+4]   ldxsb %r0, [%r1-1]   stdw [%r10-8], 7   stxw [%r10-4], %r1",
+    "  lock fetch add32 [%r10-8], %r1   lock xchg [%r1], %r2   lock cmpxchg [%r1+0], %r2",
+    "  ja L   ja32 L   jsgt32 %r1, -1, L   call 5   call local L   call %r2   exit",
+    "  lddw %r1, 0x1122334455667788   lddw %r1, map_fd 3   lddw %r1, map_value 3, 16",
+    "  lddw %r1, map_idx 0   lddw %r1, map_idx_value 0, 8   lddw %r1, btf_id 42   lddw %r1, func L",
+    "llvm-objdump -d output (C-like: `r0 += 1`, `if w1 > 5 goto +2`) is accepted as well.",
+  ].join("\n"),
   async run(ctx) {
     const args = parseArgs(ctx.argv, ["-o", "--output"]);
     if (args.positionals.length !== 1) throw new UsageError("give exactly one input file");
