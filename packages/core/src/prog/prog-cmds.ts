@@ -21,6 +21,8 @@ import { bindProgArrayKernel } from "../maps/prog-array.js";
 import { freeProgObject, progLoad, type ProgLoadAttr } from "./prog-load.js";
 import { progInfoBySlot, progInfoWriter, type ProgInfo } from "./prog-info.js";
 import { progTestRun, type ProgTestRunAttr } from "./test-run.js";
+import { setProgVerifier } from "./verifier-hook.js";
+import { linuxVerifier } from "./verifier-adapter.js";
 
 declare module "../kernel/attr.js" {
   interface BpfAttrMap {
@@ -59,6 +61,7 @@ registerBpfCommand(BpfCmd.ProgTestRun, progTestRun);
 registerBpfCommand(BpfCmd.MapUpdateElem, (p, a) => fdMapUpdate(p, a) ?? mapUpdateElem(p, a.mapFd, a.key, a.value, a.flags ?? 0));
 registerObjectRelease(ObjKind.Prog, (k: Kernel, dataOff: number) => freeProgObject(k, dataOff));
 registerInfoByFd(ObjKind.Prog, progInfoWriter);
+setProgVerifier(linuxVerifier);
 
 /** High level: the info of program `fd` (throws EBADF / EINVAL). */
 export function progInfo(proc: Process, fd: number): ProgInfo {

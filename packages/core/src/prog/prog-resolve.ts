@@ -97,9 +97,12 @@ function arrayValueBase(k: Kernel, h: MapHandle): number {
 
 /**
  * The engine image: a copy of the user's instructions with map lddws turned
- * into plain immediates. Returns null if a value address cannot be found.
+ * into plain immediates (src_reg 0). With `keepSrc`, the verifier's form:
+ * src_reg stays BPF_PSEUDO_MAP_FD / BPF_PSEUDO_MAP_VALUE (the _IDX forms
+ * become those) so the verifier knows which immediates are maps. Returns
+ * null if a value address cannot be found.
  */
-export function buildImage(k: Kernel, user: Uint8Array, r: ResolvedMaps): Uint8Array | null {
+export function buildImage(k: Kernel, user: Uint8Array, r: ResolvedMaps, keepSrc = false): Uint8Array | null {
   const img = user.slice();
   const dv = new DataView(img.buffer, img.byteOffset, img.byteLength);
   for (const [pc, ref] of r.refs) {
@@ -109,7 +112,8 @@ export function buildImage(k: Kernel, user: Uint8Array, r: ResolvedMaps): Uint8A
       if (base === 0) return null;
       addr = base + ref.valueOff;
     }
-    img[pc * 8 + 1] = img[pc * 8 + 1]! & 0x0f; // src_reg 0: a plain immediate now
+    const src = keepSrc ? (ref.valueOff !== undefined ? O.BPF_PSEUDO_MAP_VALUE : O.BPF_PSEUDO_MAP_FD) : 0;
+    img[pc * 8 + 1] = (img[pc * 8 + 1]! & 0x0f) | (src << 4);
     dv.setInt32(pc * 8 + 4, addr | 0, true);
     dv.setInt32(pc * 8 + 12, 0, true);
   }

@@ -4,8 +4,9 @@
  * `check-insns.ts` (which then also refuse back-edges, so nothing that
  * could loop forever runs).
  *
- * Plugging the verifier in is one line in its module:
- *   setProgVerifier(verifyProgram);
+ * Plugging the verifier in is one line (prog-cmds.ts does it with the
+ * adapter in verifier-adapter.ts):
+ *   setProgVerifier(linuxVerifier);
  */
 import type { DecodedInsn } from "../insn/codec.js";
 import type { MapHeaderView } from "../maps/map-ops.js";
@@ -18,9 +19,15 @@ export interface VerifyRequest {
   insns: readonly DecodedInsn[];
   /** Instruction slots. */
   len: number;
+  /**
+   * The instructions with map references resolved: lddw src 1 holds the
+   * map's header offset, src 2 the value's address (the _IDX forms are
+   * turned into these).
+   */
+  image: Uint8Array;
   type: ProgTypeDef;
-  /** For each lddw slot that references a map: the map (header view) and, for value forms, the offset. */
-  mapRefs: ReadonlyMap<number, { map: MapHeaderView; valueOff?: number }>;
+  /** For each lddw slot that references a map: the map (header view), the immediate it now holds and, for value forms, the offset. */
+  mapRefs: ReadonlyMap<number, { map: MapHeaderView; imm64: bigint; valueOff?: number }>;
   gplCompatible: boolean;
   privileged: boolean;
   progFlags: number;

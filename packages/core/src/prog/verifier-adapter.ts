@@ -1,0 +1,46 @@
+/**
+ * Connects BPF_PROG_LOAD's verifier hook to bpfsim's verifier
+ * (packages/core/src/verifier): builds its `VerifierEnv` from what the load
+ * resolved, and copies its log into the load's log. The log buffer rules
+ * (truncation, ENOSPC, log_true_size) stay with `VerifierLog`, so the
+ * verifier is asked for the whole text.
+ *
+ * Syscall context.
+ */
+import { verify, type MapInfo, type VerifierEnv } from "../verifier/index.js";
+import { helperProto } from "../helpers/func-protos.js";
+import { BPF_F_STRICT_ALIGNMENT } from "../uapi.js";
+import type { MapHeaderView } from "../maps/map-ops.js";
+import type { ProgVerifier } from "./verifier-hook.js";
+
+function mapInfo(m: MapHeaderView): MapInfo {
+  return {
+    mapType: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, mapFlags: m.flags,
+    spinLockOff: m.spinLockOff, id: m.id,
+  };
+}
+
+/** The verifier behind the hook. */
+export const linuxVerifier: ProgVerifier = (req) => {
+  const byImm = new Map<bigint, MapInfo>();
+  const values = new Map<bigint, { map: MapInfo; off: number }>();
+  for (const r of req.mapRefs.values()) {
+    if (r.valueOff === undefined) byImm.set(r.imm64, mapInfo(r.map));
+    else values.set(r.imm64, { map: mapInfo(r.map), off: r.valueOff });
+  }
+  const env: VerifierEnv = {
+    progType: req.type.progType,
+    progTypeOps: { ...req.type, helperAllowed: (id: number) => req.type.helperAllowed(id, req.privileged) },
+    maps: (imm) => byImm.get(imm),
+    mapValue: (imm) => values.get(imm),
+    helpers: (id) => helperProto(id),
+    privileged: req.privileged,
+    strictAlignment: (req.progFlags & BPF_F_STRICT_ALIGNMENT) !== 0,
+    logLevel: req.log.level & 3,
+    logSize: 0,
+    gplCompatible: req.gplCompatible,
+  };
+  const r = verify(req.image, env);
+  if (req.log.level) req.log.write(r.log);
+  return r.ok ? { err: 0, insnProcessed: r.processedInsns } : { err: -r.errno };
+};
