@@ -268,6 +268,8 @@ export class Machine {
   async send(cpu: number, events: readonly EventDesc[]): Promise<void> {
     this.live();
     const ring = this.ringOff(cpu);
+    const dead = this.cpuErrors.get(cpu);
+    if (dead) throw new BpfError(Errno.EIO, `cpu ${cpu} is dead (${dead.message}); events not sent`);
     let from = 0;
     while (from < events.length) {
       from += ringPush(this.arena, ring, events, from);
