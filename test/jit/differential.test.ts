@@ -131,6 +131,24 @@ cb:\nstdw [%r10-8], 1\nldxdw %r3, [%r2+0]\nmul %r1, 3\nadd %r3, %r1\nstxdw [%r2+
     expect(jit[7]).toBe(33);
   });
 
+  it("agree on arbitrary control flow (reducible or not), with fuel bounding every loop", () => {
+    // Block k: r0 = r0 * 3 + k; burn fuel; then jump to any block (forward or back) on a condition.
+    const block = fc.record({ target: fc.nat(15), op: fc.constantFrom("jeq", "jne", "jgt", "jset", "ja"), imm: fc.nat(7) });
+    fc.assert(
+      fc.property(fc.array(block, { minLength: 1, maxLength: 16 }), fc.integer({ min: 1, max: 60 }), (blocks, fuel) => {
+        const lines = [`mov %r0, 1`, `mov %r9, ${fuel}`];
+        blocks.forEach((b, k) => {
+          lines.push(`B${k}:`, `mul %r0, 3`, `add %r0, ${k}`, `sub %r9, 1`, `jeq %r9, 0, OUT`);
+          const t = `B${b.target % blocks.length}`;
+          lines.push(b.op === "ja" ? `ja ${t}` : `${b.op} %r0, ${b.imm}, ${t}`);
+        });
+        lines.push(`OUT:`, `exit`);
+        compare(lines.join("\n"), pattern);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it("agree on generated programs", () => {
     fc.assert(
       fc.property(genProgram, fc.uint8Array({ minLength: BUF_BYTES, maxLength: BUF_BYTES }), (p, buf) => {
