@@ -1,7 +1,7 @@
 import { BpfError } from "@bpfsim/core";
 import { ByteReader } from "../elf/bytes.js";
 import type { Btf } from "./btf-types.js";
-import { btfString } from "./parse-btf.js";
+import { btfStringTable } from "./parse-btf.js";
 
 /**
  * Parser for `.BTF.ext`: per-section function info, line info and CO-RE
@@ -92,20 +92,21 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf): BtfExt {
   };
 
   const ext: BtfExt = { funcInfo: {}, lineInfo: {}, coreRelos: {} };
+  const str = btfStringTable(btf);
   const fi = area(8, "func_info");
   if (fi) {
-    eachRecord(fi, 8, btf, (sec, rr, o) => {
+    eachRecord(fi, 8, str, (sec, rr, o) => {
       (ext.funcInfo[sec] ??= []).push({ insnOff: rr.u32(o, "insn_off"), typeId: rr.u32(o + 4, "type_id") });
     });
   }
   const li = area(16, "line_info");
   if (li) {
-    eachRecord(li, 16, btf, (sec, rr, o) => {
+    eachRecord(li, 16, str, (sec, rr, o) => {
       const lc = rr.u32(o + 12, "line_col");
       (ext.lineInfo[sec] ??= []).push({
         insnOff: rr.u32(o, "insn_off"),
-        fileName: btfString(btf, rr.u32(o + 4, "file_name_off")),
-        lineText: btfString(btf, rr.u32(o + 8, "line_off")),
+        fileName: str(rr.u32(o + 4, "file_name_off")),
+        lineText: str(rr.u32(o + 8, "line_off")),
         line: lc >>> 10,
         col: lc & 0x3ff,
       });
@@ -114,11 +115,11 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf): BtfExt {
   if (hdrLen >= 32) {
     const cr = area(24, "core_relo");
     if (cr) {
-      eachRecord(cr, 16, btf, (sec, rr, o) => {
+      eachRecord(cr, 16, str, (sec, rr, o) => {
         (ext.coreRelos[sec] ??= []).push({
           insnOff: rr.u32(o, "insn_off"),
           typeId: rr.u32(o + 4, "type_id"),
-          accessStr: btfString(btf, rr.u32(o + 8, "access_str_off")),
+          accessStr: str(rr.u32(o + 8, "access_str_off")),
           kind: rr.u32(o + 12, "kind"),
         });
       });
@@ -130,14 +131,14 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf): BtfExt {
 function eachRecord(
   r: ByteReader,
   minSize: number,
-  btf: Btf,
+  str: (off: number) => string,
   fn: (section: string, r: ByteReader, off: number) => void,
 ): void {
   const recSize = r.u32(0, "rec_size");
   if (recSize < minSize || recSize % 4 !== 0) throw new BpfError("EINVAL", `${r.what}: record size ${recSize} is invalid`);
   let off = 4;
   while (off < r.length) {
-    const sec = btfString(btf, r.u32(off, "sec_name_off"));
+    const sec = str(r.u32(off, "sec_name_off"));
     const num = r.u32(off + 4, "num_info");
     if (num === 0) throw new BpfError("EINVAL", `${r.what}: section '${sec}' has no records`);
     off += 8;

@@ -1,5 +1,5 @@
 import { BpfError } from "@bpfsim/core";
-import { ByteReader } from "../elf/bytes.js";
+import { ByteReader, StringTable } from "../elf/bytes.js";
 import { BtfKind, type Btf, type BtfType } from "./btf-types.js";
 
 /**
@@ -39,9 +39,9 @@ export function parseBtf(bytes: Uint8Array): Btf {
   const strOff = r.u32(16, "str_off");
   const strLen = r.u32(20, "str_len");
   const types = new ByteReader(r.slice(hdrLen + typeOff, typeLen, "type section"), "BTF types");
-  const strs = new ByteReader(r.slice(hdrLen + strOff, strLen, "string section"), "BTF strings");
+  const strs = new StringTable(r.slice(hdrLen + strOff, strLen, "string section"), "BTF strings");
   if (strLen > 0 && strs.bytes[0] !== 0) throw new BpfError("EINVAL", "BTF: string section does not start with an empty string");
-  const name = (off: number, what: string) => (off === 0 ? "" : strs.cstr(off, what));
+  const name = (off: number, what: string) => (off === 0 ? "" : strs.get(off, what));
 
   const out: BtfType[] = [{ id: 0, name: "", kind: BtfKind.Unkn }];
   let off = 0;
@@ -198,4 +198,10 @@ function checkReferences(types: BtfType[]): void {
 /** The string at `off` in the BTF string section; EINVAL if out of range. */
 export function btfString(btf: Btf, off: number): string {
   return off === 0 ? "" : new ByteReader(btf.strings, "BTF strings").cstr(off, `string at ${off}`);
+}
+
+/** A memoised reader of `btf`'s strings, for parsing many records. */
+export function btfStringTable(btf: Btf): (off: number) => string {
+  const t = new StringTable(btf.strings, "BTF strings");
+  return (off) => (off === 0 ? "" : t.get(off, `string at ${off}`));
 }

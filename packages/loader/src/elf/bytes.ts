@@ -90,3 +90,51 @@ export function decodeCString(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
   return decoder.decode(end < 0 ? bytes : bytes.subarray(0, end));
 }
+
+/**
+ * A NUL-terminated string table (ELF .strtab/.shstrtab, the BTF string
+ * section) read by offset. Untrusted tables could make naive look-ups
+ * quadratic (thousands of names pointing into one huge unterminated run), so
+ * the end of every string is precomputed once, results are memoised, and the
+ * total text decoded is bounded; past the bound the table is EINVAL.
+ */
+export class StringTable {
+  private readonly cache = new Map<number, string>();
+  private nextNul: Int32Array | undefined;
+  private budget: number;
+
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly what: string,
+  ) {
+    this.budget = bytes.length * 16 + (1 << 20);
+  }
+
+  /** The string at `off`; EINVAL if out of range or unterminated. */
+  get(off: number, field: string): string {
+    const hit = this.cache.get(off);
+    if (hit !== undefined) return hit;
+    if (!Number.isSafeInteger(off) || off < 0 || off >= this.bytes.length) {
+      throw new BpfError("EINVAL", `${this.what}: ${field} at offset ${off} is outside the ${this.bytes.length}-byte table`);
+    }
+    const ends = (this.nextNul ??= nulIndex(this.bytes));
+    const end = ends[off]!;
+    if (end < 0) throw new BpfError("EINVAL", `${this.what}: ${field} at offset ${off} is not NUL-terminated`);
+    this.budget -= end - off;
+    if (this.budget < 0) throw new BpfError("EINVAL", `${this.what}: names overlap too much to be a real string table`);
+    const s = decoder.decode(this.bytes.subarray(off, end));
+    this.cache.set(off, s);
+    return s;
+  }
+}
+
+/** For every byte, the index of the first NUL at or after it, or -1. */
+function nulIndex(bytes: Uint8Array): Int32Array {
+  const out = new Int32Array(bytes.length);
+  let next = -1;
+  for (let i = bytes.length - 1; i >= 0; i--) {
+    if (bytes[i] === 0) next = i;
+    out[i] = next;
+  }
+  return out;
+}

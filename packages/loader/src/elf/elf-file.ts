@@ -1,5 +1,5 @@
 import { BpfError } from "@bpfsim/core";
-import { ByteReader } from "./bytes.js";
+import { ByteReader, StringTable } from "./bytes.js";
 
 /**
  * A read-only view of an ELF64 relocatable object as clang emits it for
@@ -167,9 +167,9 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   }
   const shstr = sections[shstrndx];
   if (!shstr || shstr.type !== SHT_STRTAB) throw new BpfError("EINVAL", `ELF: e_shstrndx ${shstrndx} is not a string table`);
-  const shstrR = new ByteReader(shstr.data, "ELF section names");
+  const shstrR = new StringTable(shstr.data, "ELF section names");
   for (const s of sections) {
-    s.name = s.index === 0 ? "" : shstrR.cstr(nameOffs[s.index]!, `name of section ${s.index}`);
+    s.name = s.index === 0 ? "" : shstrR.get(nameOffs[s.index]!, `name of section ${s.index}`);
   }
 
   const symbols = readSymbols(sections);
@@ -206,7 +206,7 @@ function readSymbols(sections: ElfSection[]): ElfSymbol[] {
   if (!strtab || strtab.type !== SHT_STRTAB) throw new BpfError("EINVAL", `ELF: symbol table links to section ${symtab.link}, not a string table`);
   if (symtab.size % SYM_SIZE !== 0) throw new BpfError("EINVAL", `ELF: symbol table size ${symtab.size} is not a multiple of 24`);
   const r = new ByteReader(symtab.data, "ELF symbol table");
-  const names = new ByteReader(strtab.data, "ELF symbol names");
+  const names = new StringTable(strtab.data, "ELF symbol names");
   const out: ElfSymbol[] = [];
   for (let off = 0, i = 0; off < symtab.size; off += SYM_SIZE, i++) {
     const info = r.u8(off + 4, "st_info");
@@ -216,7 +216,7 @@ function readSymbols(sections: ElfSection[]): ElfSymbol[] {
     }
     out.push({
       index: i,
-      name: names.cstr(r.u32(off, "st_name"), `name of symbol ${i}`),
+      name: names.get(r.u32(off, "st_name"), `name of symbol ${i}`),
       bind: info >> 4,
       type: info & 0xf,
       visibility: r.u8(off + 5, "st_other") & 3,

@@ -214,12 +214,26 @@ export function collectBtfMaps(elf: ElfFile, sec: ElfSection, btf: Btf | undefin
 /** `.rel.maps`: `values = { [2] = &prog_or_map }` initialisers. */
 function collectInitialSlots(elf: ElfFile, sec: ElfSection, defs: Map<string, MapDef>): void {
   const rels = elf.relocations.get(sec.index) ?? [];
+  const byOffset = [...defs.values()].sort((a, b) => a.secOffset - b.secOffset);
+  const ownerOf = (off: number): MapDef | undefined => {
+    let lo = 0;
+    let hi = byOffset.length - 1;
+    let best: MapDef | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (byOffset[mid]!.secOffset <= off) {
+        best = byOffset[mid];
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return best && off < best.secOffset + best.secSize ? best : undefined;
+  };
   for (const rel of rels) {
     const sym = elf.symbols[rel.symbol]!;
     if (rel.type !== RelocType.Bpf64Abs64 && rel.type !== RelocType.Bpf64_64) {
       throw new BpfError("EINVAL", `.maps: relocation type ${rel.type} at offset ${rel.offset} is not a pointer initialiser`);
     }
-    const owner = [...defs.values()].find((d) => rel.offset >= d.secOffset && rel.offset < d.secOffset + d.secSize);
+    const owner = ownerOf(rel.offset);
     if (!owner) throw new BpfError("EINVAL", `.maps: relocation at offset ${rel.offset} is outside every map`);
     const map = owner.spec.name;
     if (owner.valuesOff < 0) fail(map, `relocation against '${sym.name}' but the map has no 'values' member`);

@@ -1,7 +1,7 @@
 import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_OBJ_NAME_LEN, BpfError, MapType } from "@bpfsim/core";
-import { BtfKind, BtfLinkage, type Btf } from "../btf/btf-types.js";
+import { BtfKind, BtfLinkage, type Btf, type BtfType } from "../btf/btf-types.js";
 import { ByteReader } from "../elf/bytes.js";
-import { SHT_NOBITS, SHT_PROGBITS, STT_SECTION, type ElfFile, type ElfSection } from "../elf/elf-file.js";
+import { SHT_NOBITS, SHT_PROGBITS, STT_SECTION, type ElfFile, type ElfSection, type ElfSymbol } from "../elf/elf-file.js";
 import { PinType, type MapOrigin, type MapSpec } from "./spec-types.js";
 
 /**
@@ -41,10 +41,12 @@ export function internalMapName(objName: string, realName: string): string {
 /** Global data maps, keyed by section name, in section order. */
 export function collectDataMaps(elf: ElfFile, btf: Btf | undefined, objName: string): Record<string, MapSpec> {
   const out: Record<string, MapSpec> = {};
+  const datasecs = new Map<string, BtfType>();
+  for (const t of btf?.types ?? []) if (t.kind === BtfKind.Datasec && !datasecs.has(t.name)) datasecs.set(t.name, t);
   for (const sec of elf.sections) {
     const origin = dataSectionKind(sec);
     if (!origin || sec.size === 0) continue;
-    const datasec = btf?.types.find((t) => t.kind === BtfKind.Datasec && t.name === sec.name);
+    const datasec = datasecs.get(sec.name);
     let flags = origin === "rodata" ? BPF_F_RDONLY_PROG : 0;
     // Mmapable when a global (non-static) variable is exposed, as libbpf decides.
     if (datasec?.kind === BtfKind.Datasec) {
@@ -127,6 +129,11 @@ export function collectLegacyMaps(elf: ElfFile, sec: ElfSection): Record<string,
  * fill in from the ELF section and symbol table. Done in place on `btf`.
  */
 export function fixupDatasecs(elf: ElfFile, btf: Btf): void {
+  const symbols = new Map<string, ElfSymbol>();
+  for (const s of elf.symbols) {
+    const k = `${s.shndx}\0${s.name}`;
+    if (!symbols.has(k)) symbols.set(k, s);
+  }
   for (const t of btf.types) {
     if (t.kind !== BtfKind.Datasec) continue;
     const sec = elf.sectionByName(t.name);
@@ -135,7 +142,7 @@ export function fixupDatasecs(elf: ElfFile, btf: Btf): void {
     for (const vi of t.vars) {
       const v = btf.types[vi.type];
       if (v?.kind !== BtfKind.Var || v.linkage === BtfLinkage.Static || v.linkage === BtfLinkage.Extern) continue;
-      const sym = elf.symbols.find((s) => s.shndx === sec.index && s.name === v.name);
+      const sym = symbols.get(`${sec.index}\0${v.name}`);
       if (!sym) continue;
       vi.offset = sym.value;
       // A global with hidden or internal visibility is static as far as

@@ -143,7 +143,7 @@ export function linkProgram(
       }
       if (!target) continue;
       const tes = exec.get(target.sec);
-      const callee = tes?.funcs.find((c) => c.start === target!.insn);
+      const callee = tes?.funcAt.get(target.insn);
       if (!callee) throw new BpfError("EINVAL", `${where(i)}: no function at instruction ${target.insn} of '${tes?.sec.name ?? target.sec}'`);
       const known = placed.get(callee);
       const calleeAt = known ?? place(callee);
@@ -180,10 +180,19 @@ function moveExtInfo(
     const secName = elf.sections[fn.secIndex]!.name;
     const at = placed.get(fn)!;
     const move = <T extends { insnOff: number }>(recs: T[] | undefined, into: T[]) => {
-      for (const r of recs ?? []) {
-        if (r.insnOff % 8 !== 0) continue;
-        const idx = r.insnOff / 8;
-        if (idx >= fn.start && idx < fn.start + fn.count) into.push({ ...r, insnOff: at + idx - fn.start });
+      if (!recs) return;
+      const sorted = sortedByInsn(recs);
+      // First record at or after the function's start, then every one inside it.
+      let lo = 0;
+      let hi = sorted.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (sorted[mid]!.insnOff < fn.start * 8) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let k = lo; k < sorted.length && sorted[k]!.insnOff < (fn.start + fn.count) * 8; k++) {
+        const r = sorted[k]!;
+        if (r.insnOff % 8 === 0) into.push({ ...r, insnOff: at + r.insnOff / 8 - fn.start });
       }
     };
     move(ext.funcInfo[secName], funcInfo);
@@ -191,4 +200,15 @@ function moveExtInfo(
     move(ext.coreRelos[secName], coreRelos);
   }
   return { funcInfo, lineInfo, coreRelos };
+}
+
+/** Records sorted by instruction (stable), computed once per record list. */
+const sortedCache = new WeakMap<object, { insnOff: number }[]>();
+function sortedByInsn<T extends { insnOff: number }>(recs: T[]): T[] {
+  let sorted = sortedCache.get(recs);
+  if (!sorted) {
+    sorted = [...recs].sort((a, b) => a.insnOff - b.insnOff);
+    sortedCache.set(recs, sorted);
+  }
+  return sorted as T[];
 }

@@ -9,6 +9,7 @@ import {
   type ElfFile,
   type ElfRelocation,
   type ElfSection,
+  type ElfSymbol,
 } from "../elf/elf-file.js";
 import { linkProgram, type FuncRange, type MapRefResolver } from "./link.js";
 import { matchSection } from "./section-names.js";
@@ -29,18 +30,26 @@ export const BPF_INSN_SZ = 8;
 export interface ExecSection {
   sec: ElfSection;
   funcs: FuncRange[];
+  /** Functions by first instruction. */
+  funcAt: Map<number, FuncRange>;
   relocs: Map<number, ElfRelocation>;
 }
 
 /** Finds executable sections, their functions and relocations. */
 export function collectExecSections(elf: ElfFile): Map<number, ExecSection> {
   const out = new Map<number, ExecSection>();
+  const symsBySection = new Map<number, ElfSymbol[]>();
+  for (const sym of elf.symbols) {
+    if (sym.type !== STT_FUNC) continue;
+    const list = symsBySection.get(sym.shndx);
+    if (list) list.push(sym);
+    else symsBySection.set(sym.shndx, [sym]);
+  }
   for (const sec of elf.sections) {
     if (sec.type !== SHT_PROGBITS || (sec.flags & BigInt(SHF_EXECINSTR)) === 0n || sec.size === 0) continue;
     if (sec.size % BPF_INSN_SZ !== 0) throw new BpfError("EINVAL", `ELF: section '${sec.name}' size ${sec.size} is not a multiple of 8`);
     const funcs: FuncRange[] = [];
-    for (const sym of elf.symbols) {
-      if (sym.shndx !== sec.index || sym.type !== STT_FUNC) continue;
+    for (const sym of symsBySection.get(sec.index) ?? []) {
       if (sym.value % BPF_INSN_SZ !== 0 || sym.size % BPF_INSN_SZ !== 0 || sym.value + sym.size > sec.size) {
         throw new BpfError("EINVAL", `ELF: function '${sym.name}' in '${sec.name}' has a bad range (${sym.value}+${sym.size})`);
       }
@@ -67,7 +76,7 @@ export function collectExecSections(elf: ElfFile): Map<number, ExecSection> {
       }
       relocs.set(rel.offset / BPF_INSN_SZ, rel);
     }
-    out.set(sec.index, { sec, funcs, relocs });
+    out.set(sec.index, { sec, funcs, funcAt: new Map(funcs.map((f) => [f.start, f])), relocs });
   }
   return out;
 }
