@@ -82,9 +82,9 @@ export const perfEventArrayMapOps: MapOps = {
   open(m: MapHeaderView): MapImpl {
     const u32 = m.arena.u32;
     return {
-      // Syscall: reading an fd array back is not supported (fd_array_map_lookup_elem).
+      // Syscall: reading a perf event array back is not supported (fd_array_map_lookup_elem: -ENOTSUPP, 524).
       sysLookupElem(): number {
-        return -Errno.EOPNOTSUPP;
+        return -Errno.ENOTSUPP;
       },
       // Syscall: fd_array_map_update_elem with the fd already resolved to an
       // object slot (reference held: kept on success, dropped on error).
