@@ -99,7 +99,7 @@ describe("JIT vs interpreter", () => {
   it("bpf_loop callbacks", () => {
     const asm = `stdw [%r10-8], 0\nmov %r1, 5\nlddw %r2, func cb\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 0\ncall 181
 ldxdw %r6, [%r10-8]\nlsh %r0, 32\nadd %r0, %r6\nexit
-cb:\nstdw [%r10-8], 1\nldxdw %r3, [%r2+0]\nmul %r1, 3\nadd %r3, %r1\nstxdw [%r2+0], %r3\nmov %r0, 0\njne %r1, 9, +1\nmov %r0, 1\nexit`;
+cb:\nstdw [%r10-8], 1\nmov %r6, %r2\nmov %r7, %r1\ncall ${HELPER_ID}\nstxdw [%r10-16], %r0\nmov %r2, %r6\nmov %r1, %r7\nldxdw %r3, [%r2+0]\nmul %r1, 3\nadd %r3, %r1\nstxdw [%r2+0], %r3\nmov %r0, 0\njne %r1, 9, +1\nmov %r0, 1\nexit`;
     compare(asm, pattern);
   });
 

@@ -94,7 +94,7 @@ export class JitProgram implements CompiledProgram {
     if (!(cpu.stackBase >= ARENA_RESERVED && cpu.stackBase + MAX_CALL_FRAMES * FRAME_BYTES <= cpu.arena.size)) {
       throw new BpfError(Errno.EINVAL, `CPU ${cpu.cpu} stack area at ${cpu.stackBase} is outside the arena`);
     }
-    // Depth of the innermost helper call in progress, for callbacks it makes.
+    // Frame depth and pc of the innermost helper call in progress, for the callbacks it makes.
     let helperDepth = 0;
     let helperPc = -1;
     let pending: CompiledProgram | undefined;
@@ -105,16 +105,10 @@ export class JitProgram implements CompiledProgram {
         helper: (id: number, pc: number, depth: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint): bigint => {
           const h = cpu.helpers[id];
           if (!h) throw new ProgramFault(pc, `unknown helper ${id}`);
-          const savedDepth = helperDepth;
-          const savedPc = helperPc;
+          // Read by callbacks this helper makes; the callback restores them.
           helperDepth = depth;
           helperPc = pc;
-          try {
-            return h(cpu, u64(r1), u64(r2), u64(r3), u64(r4), u64(r5));
-          } finally {
-            helperDepth = savedDepth;
-            helperPc = savedPc;
-          }
+          return h(cpu, u64(r1), u64(r2), u64(r3), u64(r4), u64(r5));
         },
         fault: (pc: number, code: number, addr: bigint): never => {
           throw new ProgramFault(pc, faultReason(code, addr));
@@ -159,9 +153,17 @@ export class JitProgram implements CompiledProgram {
     const callback: Runner["callback"] = (insnIndex, r1, r2, r3, r4, r5) => {
       const f = exports[`f${insnIndex}`] as WasmMain | undefined;
       if (typeof f !== "function") throw new ProgramFault(helperPc, `callback insn ${insnIndex} is not a function entry`);
-      const depth = helperDepth + 1;
-      if (depth >= MAX_CALL_FRAMES) throw new ProgramFault(helperPc, `callback exceeds ${MAX_CALL_FRAMES} call frames`);
-      return u64(f(r1, r2, r3, r4, r5, depth));
+      const outerDepth = helperDepth;
+      const outerPc = helperPc;
+      if (outerDepth + 1 >= MAX_CALL_FRAMES) throw new ProgramFault(outerPc, faultReason(FaultCode.CallDepth, 0n));
+      try {
+        return u64(f(r1, r2, r3, r4, r5, outerDepth + 1));
+      } finally {
+        // Helpers called inside the callback moved these; the helper that made
+        // this callback may make more (bpf_loop), from its own frame.
+        helperDepth = outerDepth;
+        helperPc = outerPc;
+      }
     };
     const runner: Runner = { main: exports.f0 as WasmMain, exports, callback };
     this.runners.set(cpu, runner);
