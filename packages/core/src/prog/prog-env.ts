@@ -20,7 +20,7 @@ import type { HelperEnv, MachineClock, TaskInfo } from "../helpers/helper-env.js
 import { MemoryTracePipe } from "../helpers/trace-pipe.js";
 import { MapType } from "../uapi.js";
 import { ProgHeader, P_MAGIC, PROG_MAGIC } from "./prog-object.js";
-import { progArrayGet } from "../maps/prog-array.js";
+import { bindProgArrayKernel, progArrayGet } from "../maps/prog-array.js";
 
 /** Monotonic ns from the host clock (performance.now has sub-µs resolution in Node). */
 export function nowNs(): bigint {
@@ -133,6 +133,7 @@ export function procTask(proc: Process): TaskInfo {
  * thread, with tail calls resolved through prog arrays.
  */
 export function progCpuContext(k: Kernel, cpu: number, env: HelperEnv): CpuContext {
+  bindProgArrayKernel(k);
   return {
     arena: k.arena,
     cpu,

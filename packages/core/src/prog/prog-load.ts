@@ -23,7 +23,7 @@ import {
   BPF_F_TOKEN_FD, BPF_F_XDP_DEV_BOUND_ONLY, BPF_F_XDP_HAS_FRAGS, MapType,
 } from "../uapi.js";
 import { checkInsns } from "./check-insns.js";
-import { progArrayClaimOwner } from "../maps/prog-array.js";
+import { bindProgArrayKernel, progArrayClaimOwner } from "../maps/prog-array.js";
 import {
   P_ATTACH_BTF_ID, P_EXPECTED_ATTACH, P_FLAGS, P_GPL, P_ID, P_INSNS, P_KERN_VERSION, P_LEN, P_LOAD_TIME, P_MAGIC,
   P_MAPS, P_NAME, P_NR_MAPS, P_ORIG_INSNS, P_SLOT, P_TAG, P_TYPE, P_UID, P_VERIFIED, PROG_HEADER_BYTES, PROG_MAGIC,
@@ -80,6 +80,7 @@ const u32ok = (n: unknown): boolean => n === undefined || (typeof n === "number"
 /** BPF_PROG_LOAD: a new program fd, or -errno with nothing changed. */
 export function progLoad(proc: Process, a: ProgLoadAttr): number {
   const k = proc.kernel;
+  bindProgArrayKernel(k);
   if (!u32ok(a.progType) || !u32ok(a.insnCnt) || !u32ok(a.progFlags) || !u32ok(a.logLevel) || !u32ok(a.logSize)) return -Errno.EINVAL;
   if (!(a.insns instanceof Uint8Array)) return -Errno.EFAULT;
   const flags = a.progFlags ?? 0;

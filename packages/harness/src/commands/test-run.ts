@@ -2,7 +2,8 @@
  * `bpfsim test-run <prog> --prog-type <type> [--data <hex|@file>] ...`:
  * loads one program into a fresh machine and runs it once (or --repeat N
  * times) with BPF_PROG_TEST_RUN, printing what `bpftool prog run` prints:
- * the return value, the average duration, and the data (and context) out.
+ * the return value, the average duration, and the data (and context) out,
+ * then any bpf_trace_printk lines.
  *
  * Where the program comes from is pluggable: a `ProgramSource` recognises
  * its input and produces instructions. Built in: raw instruction bytes
@@ -10,7 +11,7 @@
  * sources (ELF objects) add themselves with `registerProgramSource`.
  */
 import { readFileSync } from "node:fs";
-import { BpfCmd, Kernel, progTypes, setProgEngine, type ProgTestRunAttr } from "@bpfsim/core";
+import { BpfCmd, Kernel, progTypes, setProgEngine, tracePipe, type ProgTestRunAttr } from "@bpfsim/core";
 import { assemble } from "@bpfsim/loader";
 import { parseArgs, UsageError, type Command } from "../cli.js";
 
@@ -150,6 +151,12 @@ export const testRunCommand: Command = {
     if (a.ctxOut && (r === 0 || r === -28)) {
       ctx.out(`Context out (${a.ctxSizeOut ?? 0} bytes):`);
       for (const l of hexDump(a.ctxOut.subarray(0, Math.min(a.ctxSizeOut ?? 0, ctxSizeOut)))) ctx.out(l);
+    }
+    // What bpf_trace_printk wrote, as `bpftool prog tracelog` would show it.
+    const trace = tracePipe(k).drain();
+    if (trace) {
+      ctx.out("Trace pipe:");
+      for (const l of trace.trimEnd().split("\n")) ctx.out(l);
     }
     proc.exit();
     return 0;
