@@ -150,7 +150,7 @@ export function linkProgram(
       view.setInt32(i * 8 + 4, calleeAt - (at + i) - 1, true);
       if (known === undefined) return; // process the new function first, then resume here
     }
-    stack.splice(stack.indexOf(f), 1);
+    stack.pop(); // `f` is the top frame
   };
 
   place(main);
@@ -162,6 +162,8 @@ export function linkProgram(
     off += c.length;
   }
   const subprograms = order.slice(1).map((f) => ({ name: f.name, insnOff: placed.get(f)! }));
+  relocations.sort((a, b) => a.insnIndex - b.insnIndex);
+  externs.sort((a, b) => a.insnIndex - b.insnIndex);
   return { instructions, relocations, externs, subprograms, ...moveExtInfo(elf, order, placed, ext) };
 }
 
