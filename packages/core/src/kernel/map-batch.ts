@@ -18,7 +18,7 @@ import { BPF_F_LOCK, BpfCmd } from "../uapi.js";
 import type { MapBatchAttr } from "./attr.js";
 import type { MapHandle } from "./kernel.js";
 import { FMODE_CAN_READ, FMODE_CAN_WRITE, M_WRITE_ACTIVE } from "./layout.js";
-import { lookupInto, mapGet, mapPut, sysPerms, sysValueSize, updateFrom } from "./map-cmds.js";
+import { copyBytes, lookupInto, mapGet, mapPut, sysPerms, sysValueSize, updateFrom } from "./map-cmds.js";
 import type { Process } from "./process.js";
 
 type BatchCmd = BpfCmd.MapLookupBatch | BpfCmd.MapLookupAndDeleteBatch | BpfCmd.MapUpdateBatch | BpfCmd.MapDeleteBatch;
@@ -103,8 +103,8 @@ function lookupBatch(proc: Process, h: MapHandle, a: MapBatchAttr, del: boolean)
       err = -Errno.EFAULT;
       break;
     }
-    a.keys.set(u8.subarray(keyOff, keyOff + ks), cp * ks);
-    a.values.set(u8.subarray(valOff, valOff + vs), cp * vs);
+    copyBytes(a.keys, cp * ks, u8, keyOff, ks);
+    copyBytes(a.values, cp * vs, u8, valOff, vs);
     if (del) {
       const d = h.impl.deleteElem ? h.impl.deleteElem(keyOff, 0) : -Errno.EINVAL;
       if (d) return d;
@@ -145,8 +145,8 @@ function updateBatch(proc: Process, h: MapHandle, a: MapBatchAttr): number {
       err = -Errno.EFAULT;
       break;
     }
-    u8.set(a.keys.subarray(cp * ks, (cp + 1) * ks), s);
-    u8.set(a.values.subarray(cp * vs, (cp + 1) * vs), vOff);
+    copyBytes(u8, s, a.keys, cp * ks, ks);
+    copyBytes(u8, vOff, a.values, cp * vs, vs);
     err = updateFrom(h, s, vOff, elemFlags >>> 0);
     if (err) break;
   }
@@ -173,7 +173,7 @@ function deleteBatch(proc: Process, h: MapHandle, a: MapBatchAttr): number {
       err = -Errno.EFAULT;
       break;
     }
-    proc.kernel.arena.u8.set(a.keys.subarray(cp * ks, (cp + 1) * ks), s);
+    copyBytes(proc.kernel.arena.u8, s, a.keys, cp * ks, ks);
     err = h.impl.deleteElem ? h.impl.deleteElem(s, 0) : -Errno.EINVAL;
     if (err) break;
   }

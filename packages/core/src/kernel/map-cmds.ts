@@ -133,7 +133,7 @@ export function updateFrom(h: MapHandle, keyOff: number, valueOff: number, flags
 }
 
 /** Copy `n` bytes; a loop beats creating subarray views for the small keys and values of the hot path. */
-function copyBytes(dst: Uint8Array, dOff: number, src: Uint8Array, sOff: number, n: number): void {
+export function copyBytes(dst: Uint8Array, dOff: number, src: Uint8Array, sOff: number, n: number): void {
   if (n <= 32) for (let i = 0; i < n; i++) dst[dOff + i] = src[sOff + i]!;
   else dst.set(src.subarray(sOff, sOff + n), dOff);
 }

@@ -128,9 +128,8 @@ export function mapCreate(proc: Process, a: MapCreateAttr): number {
     return dropHeader(e);
   };
   if (typeof name === "number") return fail(name);
-  const slot = k.objects.alloc(ObjKind.Map, headerOff, proc.uid);
+  const slot = k.objects.alloc(ObjKind.Map, headerOff, proc.uid, (s, id) => publishMapId(k.arena, headerOff, s, id));
   if (slot < 0) return fail(slot);
-  publishMapId(k.arena, headerOff, slot, k.objects.idOf(slot));
   const fd = proc.fds.install(slot, fmode);
   if (fd < 0) k.objects.put(slot); // frees the map
   return fd;

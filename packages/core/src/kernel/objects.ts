@@ -94,9 +94,11 @@ export class ObjectTable {
 
   /**
    * Syscall: install a new object with refcnt 1 and a fresh cyclic id.
-   * Returns the slot, or -ENOSPC when the table or the id space is full.
+   * `init(slot, id)` runs before the object becomes visible (e.g. to write
+   * the id into its header). Returns the slot, or -ENOSPC when the table or
+   * the id space is full.
    */
-  alloc(kind: ObjKind, dataOff: number, uid: number): number {
+  alloc(kind: ObjKind, dataOff: number, uid: number, init?: (slot: number, id: number) => void): number {
     this.lock();
     try {
       let free = -1;
@@ -121,6 +123,9 @@ export class ObjectTable {
       Atomics.store(this.i32, this.w(free, O_REFCNT), 1);
       Atomics.store(this.i32, this.w(free, O_USERCNT), 0);
       Atomics.add(this.u32, this.w(free, O_GEN), 1);
+      // The object must be complete before its id can be found (GET_FD_BY_ID
+      // on another thread), as Linux allocates the id last.
+      init?.(free, id);
       Atomics.store(this.u32, this.w(free, O_KIND), kind);
       return free;
     } finally {
