@@ -55,6 +55,7 @@ const isLru = (t: number) => t === MapType.LruHash || t === MapType.LruPercpuHas
 const types = [MapType.Array, MapType.PercpuArray, MapType.Hash, MapType.PercpuHash, MapType.LruHash].filter((t) => mapOpsFor(t) !== undefined);
 
 interface Spec {
+  name: string;
   type: number;
   keySize: number;
   valueSize: number;
@@ -76,6 +77,8 @@ const specArb: fc.Arbitrary<Spec> = fc.record({
   maxEntries: fc.constantFrom(1, 2, 4, 7, 0),
   // Valid and invalid: NO_PREALLOC, RDONLY/WRONLY, *_PROG, MMAPABLE, ZERO_SEED, INNER_MAP, junk.
   flags: fc.constantFrom(0, 0, 0, 0, 1, 8, 16, 24, 128, 256, 384, 1024, 64, 4096, 1 << 20),
+  // bpf_obj_name_cpy(): [A-Za-z0-9_.], NUL within 16 bytes.
+  name: fc.constantFrom("m", "m", "a.b_C9", "bad-name", "0123456789abcde", "0123456789abcdef"),
 }).map((s) => (isLru(s.type) ? { ...s, maxEntries: s.maxEntries + 1024 } : s));
 
 function opArb(s: Spec): fc.Arbitrary<string> {
@@ -112,7 +115,7 @@ function opArb(s: Spec): fc.Arbitrary<string> {
 
 const scriptArb = specArb.chain((s) =>
   fc.array(opArb(s), { minLength: 1, maxLength: 25 }).map((ops) => {
-    const name = "m";
+    const name = s.name;
     const dump = Array.from({ length: 10 }, (_, i) => `lookup 0 ${keyHex(s.keySize || 4, i)} ${uvs(s)} 0`);
     return { spec: s, lines: [`create ${s.type} ${s.keySize} ${s.valueSize} ${s.maxEntries} ${s.flags} ${name}`, ...ops, ...dump] };
   }),
