@@ -22,7 +22,6 @@ import { decodeInsns } from "./decode.js";
 import { planInlines, planKey } from "./inline-helpers.js";
 import { translateDecoded } from "./translate.js";
 
-
 type WasmMain = (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, depth: number) => bigint;
 
 /** One instance of a program's module, bound to one CpuContext. */
@@ -44,7 +43,7 @@ export class JitProgram implements CompiledProgram {
     readonly module: WebAssembly.Module,
     /** Arena size the module was built for (its memory import). */
     readonly arenaSize: number,
-    /** Program name, for fault messages. */
+    /** Program name (diagnostics). */
     readonly name: string,
   ) {}
 
@@ -63,23 +62,21 @@ export class JitProgram implements CompiledProgram {
    * memory length in r2). Program on a CPU.
    */
   runWithArgs(args: readonly bigint[], cpu: CpuContext): bigint {
-    const r = this.runners.get(cpu) ?? this.instantiate(cpu);
-    const saved = cpu.callback;
-    cpu.callback = r.callback;
-    try {
-      return u64(r.main(args[0] ?? 0n, args[1] ?? 0n, args[2] ?? 0n, args[3] ?? 0n, args[4] ?? 0n, 0));
-    } finally {
-      cpu.callback = saved;
-    }
+    return this.enter(cpu, 0, args[0] ?? 0n, args[1] ?? 0n, args[2] ?? 0n, args[3] ?? 0n, args[4] ?? 0n);
   }
 
   /** Runs in frame `depth` (a tail call keeps the caller's frame). Program on a CPU. */
   runAt(ctx: bigint, cpu: CpuContext, depth: number): bigint {
+    return this.enter(cpu, depth, ctx, 0n, 0n, 0n, 0n);
+  }
+
+  private enter(cpu: CpuContext, depth: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint): bigint {
     const r = this.runners.get(cpu) ?? this.instantiate(cpu);
+    // Helpers reach this program's subprograms through cpu.callback while it runs.
     const saved = cpu.callback;
     cpu.callback = r.callback;
     try {
-      return u64(r.main(ctx, 0n, 0n, 0n, 0n, depth));
+      return u64(r.main(r1, r2, r3, r4, r5, depth));
     } finally {
       cpu.callback = saved;
     }
