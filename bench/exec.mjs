@@ -112,7 +112,7 @@ export default async function execBench(args) {
   const jitCompile = core.getEngine("jit") ? jitCompileFigures(core, loader, insns, env.arena.size) : [];
 
   if (json) {
-    for (const c of jitCompile) console.log(JSON.stringify({ suite: "exec", engine: "jit", ...c }));
+    for (const c of jitCompile) console.log(JSON.stringify({ suite: "exec", case: c.case, engine: "jit", ...c }));
     for (const r of results) {
       const base = { suite: "exec", case: "alu_loop", engine: r.engine };
       console.log(JSON.stringify({ ...base, metric: "ns_per_run", value: Math.round(r.median), unit: "ns", linux: linux.value, linux_source: linux.source, ubpf_interp: BASELINE.ubpfInterp }));
