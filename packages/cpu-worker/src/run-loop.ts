@@ -275,7 +275,9 @@ export class CpuRunner {
     h.counters[HC_RUNS] += 1;
     this.totals[CS_RUNS] += 1;
     try {
-      return Number(BigInt.asIntN(32, p.run(ctx, cpuCtx)));
+      const r0 = p.run(ctx, cpuCtx);
+      // The common small results convert without allocating; others take the low 32 bits, signed.
+      return r0 < 0x80000000n ? Number(r0) : Number(BigInt.asIntN(32, r0));
     } catch (e) {
       if (!(e instanceof ProgramFault)) throw e;
       h.counters[HC_FAULTS] += 1;
