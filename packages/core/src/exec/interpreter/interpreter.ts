@@ -13,6 +13,7 @@ import { ProgramFault } from "../engine.js";
 import { predecode, type Predecoded } from "./predecode.js";
 import { VmState, VM_EXITED, VM_PAUSED } from "./state.js";
 import { execute } from "./exec-loop.js";
+import { MAX_CALL_FRAMES } from "../../uapi.js";
 
 /** Called before each instruction when tracing: slot index, frame depth, the state (read-only by convention). */
 export type TraceHook = (pc: number, depth: number, st: VmState) => void;
@@ -100,7 +101,7 @@ export class InterpreterProgram implements CompiledProgram {
   private exec(st: VmState, cpu: CpuContext, limit: number, entryDepth: number): number {
     const prev = cpu.callback;
     st.cpu = cpu;
-    st.callbackFn ??= (insnIndex, r1, r2, r3, r4, r5) => this.callback(st, st.cpu as CpuContext, insnIndex, [r1, r2, r3, r4, r5]);
+    st.callbackFn ??= (insnIndex, r1, r2, r3, r4, r5) => this.callback(st, st.cpu as CpuContext, insnIndex, r1, r2, r3, r4, r5);
     cpu.callback = st.callbackFn;
     try {
       if (!this.opts.trace) return execute(this.code, st, cpu, limit, entryDepth);
@@ -120,34 +121,41 @@ export class InterpreterProgram implements CompiledProgram {
    * Runs subprogram `insnIndex` as a callback (bpf_loop, for_each_map_elem)
    * in a new frame, and returns its r0. The caller's registers are kept.
    */
-  private callback(st: VmState, cpu: CpuContext, insnIndex: number, args: bigint[]): bigint {
+  private callback(st: VmState, cpu: CpuContext, insnIndex: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint): bigint {
     if (!Number.isInteger(insnIndex) || insnIndex < 0 || insnIndex >= this.code.len || this.code.entries[insnIndex] !== 1) {
       throw new ProgramFault(st.pc, `callback target ${insnIndex} is not a subprogram`);
     }
-    const saveLo = st.lo.slice();
-    const saveHi = st.hi.slice();
+    const k = st.depth + 1;
+    if (k >= MAX_CALL_FRAMES) throw new ProgramFault(st.pc, `the call stack of ${MAX_CALL_FRAMES} frames is too deep`);
+    // Frames above the caller's are the only ones the callback touches, so
+    // saving the caller's registers (all of them: helpers may look at r1-r5
+    // after the callback returns) plus pc and depth restores everything.
+    const save = st.cbSave;
+    const at = k * 22;
+    for (let r = 0; r < 11; r++) {
+      save[at + 2 * r] = st.lo[r]!;
+      save[at + 2 * r + 1] = st.hi[r]!;
+    }
     const savePc = st.pc;
     const saveDepth = st.depth;
-    const saveRet = st.retPc.slice();
-    const saveSLo = st.savedLo.slice();
-    const saveSHi = st.savedHi.slice();
-    const k = st.depth + 1;
-    if (k >= 8) throw new ProgramFault(st.pc, "the call stack of 8 frames is too deep");
     st.depth = k;
     st.pc = insnIndex;
-    args.forEach((v, j) => st.setReg(j + 1, v));
+    st.setReg(1, r1);
+    st.setReg(2, r2);
+    st.setReg(3, r3);
+    st.setReg(4, r4);
+    st.setReg(5, r5);
     st.lo[10] = st.framePointer(k);
     st.hi[10] = 0;
     const r = execute(this.code, st, cpu, -1, k);
     if (r !== VM_EXITED) throw new ProgramFault(st.pc, "tail call inside a callback");
     const r0 = st.getReg(0);
-    st.lo.set(saveLo);
-    st.hi.set(saveHi);
+    for (let r = 0; r < 11; r++) {
+      st.lo[r] = save[at + 2 * r]!;
+      st.hi[r] = save[at + 2 * r + 1]!;
+    }
     st.pc = savePc;
     st.depth = saveDepth;
-    st.retPc.set(saveRet);
-    st.savedLo.set(saveSLo);
-    st.savedHi.set(saveSHi);
     return r0;
   }
 }

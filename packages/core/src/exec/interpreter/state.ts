@@ -35,6 +35,8 @@ export class VmState {
   readonly retPc = new Int32Array(MAX_CALL_FRAMES);
   readonly savedLo = new Int32Array(MAX_CALL_FRAMES * 4);
   readonly savedHi = new Int32Array(MAX_CALL_FRAMES * 4);
+  /** Caller registers saved around callbacks: 22 words (lo/hi of r0..r10) per frame depth. */
+  readonly cbSave = new Int32Array(MAX_CALL_FRAMES * 22);
   /** Instructions executed so far in this run (all frames). */
   insns = 0;
   /** Set with VM_TAILCALL. */
