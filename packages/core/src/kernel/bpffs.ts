@@ -75,7 +75,7 @@ export class Bpffs {
     const { u32, u8 } = this.k.arena;
     let prevW = rootW(R_BPFFS_HEAD);
     for (let off = Atomics.load(u32, prevW); off !== 0; off = Atomics.load(u32, prevW)) {
-      const w = off >> 2;
+      const w = off >>> 2;
       const len = u32[w + 3]!;
       if (len === path.length) {
         let same = true;
@@ -105,7 +105,7 @@ export class Bpffs {
     const { u32, u8 } = this.k.arena;
     const off = this.k.arena.alloc(16 + path.length, KERNEL_OWNER);
     if (off < 0) return off;
-    const w = off >> 2;
+    const w = off >>> 2;
     u32[w + 1] = kind;
     u32[w + 2] = slot;
     u32[w + 3] = path.length;
@@ -183,7 +183,7 @@ export class Bpffs {
       if (!dir && e.kind === KIND_DIR) return -Errno.EISDIR;
       if (dir && this.list().some((p) => p.startsWith(n.path + "/"))) return -Errno.ENOTEMPTY;
       const u32 = this.k.arena.u32;
-      Atomics.store(u32, e.prevW, u32[e.off >> 2]!);
+      Atomics.store(u32, e.prevW, u32[e.off >>> 2]!);
       this.k.arena.free(e.off);
       if (e.kind === KIND_OBJ) slot = e.slot;
     } finally {
@@ -200,8 +200,8 @@ export class Bpffs {
   list(): string[] {
     const { u32, u8 } = this.k.arena;
     const out: string[] = [];
-    for (let off = Atomics.load(u32, rootW(R_BPFFS_HEAD)); off !== 0; off = u32[off >> 2]!) {
-      const len = u32[(off >> 2) + 3]!;
+    for (let off = Atomics.load(u32, rootW(R_BPFFS_HEAD)); off !== 0; off = u32[off >>> 2]!) {
+      const len = u32[(off >>> 2) + 3]!;
       out.push(String.fromCharCode(...u8.subarray(off + 16, off + 16 + len)));
     }
     return out;

@@ -45,8 +45,8 @@ export class FdTable {
   static format(arena: Arena, procOff: number): number {
     const t = arena.alloc(INITIAL_FDS * FD_ENTRY_BYTES, KERNEL_OWNER);
     if (t < 0) return t;
-    for (let fd = 0; fd < 3; fd++) arena.u32[(t >> 2) + fd * 2] = FD_OTHER;
-    const pw = procOff >> 2;
+    for (let fd = 0; fd < 3; fd++) arena.u32[(t >>> 2) + fd * 2] = FD_OTHER;
+    const pw = procOff >>> 2;
     arena.u32[pw + P_FD_CAP] = INITIAL_FDS;
     arena.u32[pw + P_OPEN] = 3;
     Atomics.store(arena.u32, pw + P_FD_TABLE, t);
@@ -60,7 +60,7 @@ export class FdTable {
     spinUnlock(this.i32, this.procOff + P_FD_LOCK * 4);
   }
   private get pw(): number {
-    return this.procOff >> 2;
+    return this.procOff >>> 2;
   }
 
   /**
@@ -71,7 +71,7 @@ export class FdTable {
     this.lock();
     try {
       let cap = this.u32[this.pw + P_FD_CAP]!;
-      let tw = this.u32[this.pw + P_FD_TABLE]! >> 2;
+      let tw = this.u32[this.pw + P_FD_TABLE]! >>> 2;
       let fd = 0;
       while (fd < cap && this.u32[tw + fd * 2] !== 0) fd++;
       if (fd === cap) {
@@ -84,7 +84,7 @@ export class FdTable {
         Atomics.store(this.u32, this.pw + P_FD_TABLE, t);
         Atomics.store(this.u32, this.pw + P_FD_CAP, ncap);
         this.arena.free(old);
-        tw = t >> 2;
+        tw = t >>> 2;
         cap = ncap;
       }
       this.u32[tw + fd * 2 + 1] = fmode;
@@ -111,7 +111,7 @@ export class FdTable {
       this.unlock();
       return -Errno.EBADF;
     }
-    const ew = (this.u32[this.pw + P_FD_TABLE]! >> 2) + fd * 2;
+    const ew = (this.u32[this.pw + P_FD_TABLE]! >>> 2) + fd * 2;
     const e = this.u32[ew]!;
     if (e === 0 || e === FD_OTHER) {
       this.unlock();
@@ -132,7 +132,7 @@ export class FdTable {
   peek(fd: number): number {
     const pw = this.pw;
     if (Atomics.load(this.u32, pw + P_USERS) !== 1 || fd >= this.u32[pw + P_FD_CAP]! || !(fd >= 0)) return -1;
-    const ew = (this.u32[pw + P_FD_TABLE]! >> 2) + fd * 2;
+    const ew = (this.u32[pw + P_FD_TABLE]! >>> 2) + fd * 2;
     const e = this.u32[ew]!;
     if (e === 0 || e === FD_OTHER) return -1;
     this.fmode = this.u32[ew + 1]!;
@@ -145,7 +145,7 @@ export class FdTable {
     if (!Number.isInteger(fd) || fd < 0) return -Errno.EBADF;
     this.lock();
     const cap = this.u32[this.pw + P_FD_CAP]!;
-    const ew = (this.u32[this.pw + P_FD_TABLE]! >> 2) + fd * 2;
+    const ew = (this.u32[this.pw + P_FD_TABLE]! >>> 2) + fd * 2;
     const e = fd < cap ? this.u32[ew]! : 0;
     if (e === 0) {
       this.unlock();
@@ -166,7 +166,7 @@ export class FdTable {
   list(): number[] {
     this.lock();
     const cap = this.u32[this.pw + P_FD_CAP]!;
-    const tw = this.u32[this.pw + P_FD_TABLE]! >> 2;
+    const tw = this.u32[this.pw + P_FD_TABLE]! >>> 2;
     const out: number[] = [];
     for (let fd = 0; fd < cap; fd++) if (this.u32[tw + fd * 2] !== 0) out.push(fd);
     this.unlock();

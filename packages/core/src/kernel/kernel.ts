@@ -121,11 +121,11 @@ export class Kernel {
     let slot = -1;
     let pid = 0;
     for (let s = 0; s < slots; s++) {
-      if (Atomics.load(u32, ((tableOff + s * PROC_SLOT_BYTES) >> 2) + P_STATE) === 0) {
+      if (Atomics.load(u32, ((tableOff + s * PROC_SLOT_BYTES) >>> 2) + P_STATE) === 0) {
         slot = s;
         pid = u32[rootW(R_NEXT_PID)]!;
         u32[rootW(R_NEXT_PID)] = pid + 1;
-        Atomics.store(u32, ((tableOff + s * PROC_SLOT_BYTES) >> 2) + P_STATE, 1);
+        Atomics.store(u32, ((tableOff + s * PROC_SLOT_BYTES) >>> 2) + P_STATE, 1);
         break;
       }
     }
@@ -141,7 +141,7 @@ export class Kernel {
     const tableOff = u32[rootW(R_PROC_TABLE)]!;
     for (let s = 0; s < slots; s++) {
       const off = tableOff + s * PROC_SLOT_BYTES;
-      if (Atomics.load(u32, (off >> 2) + P_STATE) === 1 && Process.pidAt(this, off) === pid) return Process.open(this, off);
+      if (Atomics.load(u32, (off >>> 2) + P_STATE) === 1 && Process.pidAt(this, off) === pid) return Process.open(this, off);
     }
     throw new BpfError(Errno.ESRCH, `no process ${pid}`);
   }
@@ -154,7 +154,7 @@ export class Kernel {
     const h = this.maps.get(headerOff);
     if (h !== undefined && h.hdr.isCurrent()) return h;
     if (headerOff <= 0 || headerOff + 256 > this.arena.size || (headerOff & 3) !== 0) return undefined;
-    if (Atomics.load(this.arena.u32, (headerOff >> 2) + M_MAGIC) !== MAP_MAGIC) return undefined;
+    if (Atomics.load(this.arena.u32, (headerOff >>> 2) + M_MAGIC) !== MAP_MAGIC) return undefined;
     const hdr = new MapHeader(this.arena, headerOff);
     const ops = mapOpsFor(hdr.type);
     if (ops === undefined) return undefined;

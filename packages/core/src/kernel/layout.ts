@@ -61,7 +61,7 @@ export const R_EXT = 32;
 export const EXT_SLOTS = 64;
 
 /** Word index of root word `r`. */
-export const rootW = (r: number): number => (ROOT_OFF >> 2) + r;
+export const rootW = (r: number): number => (ROOT_OFF >>> 2) + r;
 /** Byte offset of root word `r` (for spin locks). */
 export const rootOff = (r: number): number => ROOT_OFF + r * 4;
 

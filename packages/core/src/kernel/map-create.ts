@@ -118,7 +118,7 @@ export function mapCreate(proc: Process, a: MapCreateAttr): number {
   const hdr = new MapHeader(k.arena, headerOff);
   const aerr = ops.alloc(hdr, userOwner(proc.uid));
   const dropHeader = (e: number): number => {
-    Atomics.store(k.arena.u32, (headerOff >> 2) + M_MAGIC, 0);
+    Atomics.store(k.arena.u32, (headerOff >>> 2) + M_MAGIC, 0);
     k.arena.free(headerOff);
     return undoCharge(e);
   };
@@ -141,6 +141,6 @@ export function freeMapObject(k: Kernel, headerOff: number): void {
   const ops = mapOpsFor(hdr.type);
   ops?.free(hdr);
   k.arena.unchargeMemlock(hdr.uid, hdr.memUsage);
-  Atomics.store(k.arena.u32, (headerOff >> 2) + M_MAGIC, 0);
+  Atomics.store(k.arena.u32, (headerOff >>> 2) + M_MAGIC, 0);
   k.arena.free(headerOff);
 }

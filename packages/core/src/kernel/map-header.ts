@@ -31,7 +31,7 @@ export interface MapHeaderInit {
 
 /** Syscall (MAP_CREATE): write a fresh header at `off` (zero-filled block). */
 export function writeMapHeader(arena: ArenaApi, off: number, h: MapHeaderInit): void {
-  const w = off >> 2;
+  const w = off >>> 2;
   const u32 = arena.u32;
   const a = h.attr;
   u32[w + M_TYPE] = a.mapType;
@@ -48,7 +48,7 @@ export function writeMapHeader(arena: ArenaApi, off: number, h: MapHeaderInit): 
   u32[w + M_BTF_VALUE] = a.btfValueTypeId ?? 0;
   arena.i32[w + M_NUMA] = a.numaNode ?? -1;
   u32[w + M_INNER] = a.innerMapOff ?? 0;
-  arena.u64[(off >> 3) + M_EXTRA / 2] = a.mapExtra ?? 0n;
+  arena.u64[(off >>> 3) + M_EXTRA / 2] = a.mapExtra ?? 0n;
   u32[w + M_BTF_VMLINUX_VALUE] = h.btfVmlinuxValueTypeId;
   u32[w + M_IFINDEX] = h.ifindex;
   arena.u8.set(h.name.subarray(0, BPF_OBJ_NAME_LEN - 1), off + M_NAME * 4);
@@ -57,8 +57,8 @@ export function writeMapHeader(arena: ArenaApi, off: number, h: MapHeaderInit): 
 
 /** Syscall: record the object slot and id once they are allocated. */
 export function publishMapId(arena: ArenaApi, off: number, slot: number, id: number): void {
-  Atomics.store(arena.u32, (off >> 2) + M_SLOT, slot);
-  Atomics.store(arena.u32, (off >> 2) + M_ID, id);
+  Atomics.store(arena.u32, (off >>> 2) + M_SLOT, slot);
+  Atomics.store(arena.u32, (off >>> 2) + M_ID, id);
 }
 
 /** A thread's view of one map header. */
@@ -80,7 +80,7 @@ export class MapHeader implements MapHeaderView {
     readonly arena: ArenaApi,
     readonly headerOff: number,
   ) {
-    const w = headerOff >> 2;
+    const w = headerOff >>> 2;
     const u32 = arena.u32;
     this.privOff = headerOff + M_PRIV * 4;
     this.id = Atomics.load(u32, w + M_ID);
@@ -98,17 +98,17 @@ export class MapHeader implements MapHeaderView {
 
   /** True while the header at `headerOff` still belongs to this map. */
   isCurrent(): boolean {
-    const w = this.headerOff >> 2;
+    const w = this.headerOff >>> 2;
     return Atomics.load(this.arena.u32, w + M_MAGIC) === MAP_MAGIC && Atomics.load(this.arena.u32, w + M_ID) === this.id;
   }
 
   get frozen(): boolean {
-    return Atomics.load(this.arena.u32, (this.headerOff >> 2) + M_FROZEN) !== 0;
+    return Atomics.load(this.arena.u32, (this.headerOff >>> 2) + M_FROZEN) !== 0;
   }
 
   /** Word index of a header field (M_* constant). */
   word(field: number): number {
-    return (this.headerOff >> 2) + field;
+    return (this.headerOff >>> 2) + field;
   }
 
   /** The map's name as stored (NUL-padded, BPF_OBJ_NAME_LEN bytes). */
@@ -124,6 +124,6 @@ export class MapHeader implements MapHeaderView {
   }
 
   get writeActive(): number {
-    return Atomics.load(this.arena.u32, (this.headerOff >> 2) + M_WRITE_ACTIVE);
+    return Atomics.load(this.arena.u32, (this.headerOff >>> 2) + M_WRITE_ACTIVE);
   }
 }

@@ -117,7 +117,7 @@ function mapInfo(k: Kernel, slot: number, out: Uint8Array): number {
     dv.setUint32(68, u32[hdr.word(M_BTF_KEY)]!, true);
     dv.setUint32(72, u32[hdr.word(M_BTF_VALUE)]!, true);
   }
-  dv.setBigUint64(80, k.arena.u64[(hdr.headerOff >> 3) + M_EXTRA / 2]!, true);
+  dv.setBigUint64(80, k.arena.u64[(hdr.headerOff >>> 3) + M_EXTRA / 2]!, true);
   return BPF_MAP_INFO_SIZE;
 }
 infoWriters[ObjKind.Map] = mapInfo;

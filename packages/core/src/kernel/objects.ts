@@ -47,7 +47,7 @@ export class ObjectTable {
   ) {
     this.u32 = arena.u32;
     this.i32 = arena.i32;
-    this.tableW = Atomics.load(this.u32, rootW(R_OBJ_TABLE)) >> 2;
+    this.tableW = Atomics.load(this.u32, rootW(R_OBJ_TABLE)) >>> 2;
     this.slots = Atomics.load(this.u32, rootW(R_OBJ_SLOTS));
   }
 
@@ -63,7 +63,7 @@ export class ObjectTable {
 
   /** Word index of field `f` of `slot`. */
   w(slot: number, f: number): number {
-    return this.tableW + slot * (OBJ_SLOT_BYTES >> 2) + f;
+    return this.tableW + slot * (OBJ_SLOT_BYTES >>> 2) + f;
   }
 
   kindOf(slot: number): ObjKind {

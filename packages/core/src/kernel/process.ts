@@ -80,7 +80,7 @@ export class Process {
   /** Kernel.createProcess: fill a claimed slot. */
   static init(kernel: Kernel, procOff: number, pid: number, opts: ProcessOptions): Process {
     const u32 = kernel.arena.u32;
-    const w = procOff >> 2;
+    const w = procOff >>> 2;
     const uid = opts.uid ?? 0;
     u32[w + P_PID] = pid;
     u32[w + P_UID] = uid;
@@ -98,7 +98,7 @@ export class Process {
 
   /** Kernel.process: a handle on an existing process. */
   static open(kernel: Kernel, procOff: number): Process {
-    Atomics.add(kernel.arena.u32, (procOff >> 2) + P_USERS, 1);
+    Atomics.add(kernel.arena.u32, (procOff >>> 2) + P_USERS, 1);
     return new Process(kernel, procOff);
   }
 
@@ -107,19 +107,19 @@ export class Process {
    * process has one handle, its fd lookups take no lock (Linux's fget_light).
    */
   release(): void {
-    Atomics.sub(this.kernel.arena.u32, (this.procOff >> 2) + P_USERS, 1);
+    Atomics.sub(this.kernel.arena.u32, (this.procOff >>> 2) + P_USERS, 1);
     this.fdCache.length = 0;
   }
 
   static pidAt(kernel: Kernel, procOff: number): number {
-    return kernel.arena.u32[(procOff >> 2) + P_PID]!;
+    return kernel.arena.u32[(procOff >>> 2) + P_PID]!;
   }
 
   get pid(): number {
-    return this.kernel.arena.u32[(this.procOff >> 2) + P_PID]!;
+    return this.kernel.arena.u32[(this.procOff >>> 2) + P_PID]!;
   }
   get uid(): number {
-    return this.kernel.arena.u32[(this.procOff >> 2) + P_UID]!;
+    return this.kernel.arena.u32[(this.procOff >>> 2) + P_UID]!;
   }
   get comm(): string {
     const o = this.procOff + P_COMM * 4;
@@ -128,7 +128,7 @@ export class Process {
     return String.fromCharCode(...b.subarray(0, n < 0 ? 16 : n));
   }
   get alive(): boolean {
-    return Atomics.load(this.kernel.arena.u32, (this.procOff >> 2) + P_STATE) === 1 && this.pid !== 0;
+    return Atomics.load(this.kernel.arena.u32, (this.procOff >>> 2) + P_STATE) === 1 && this.pid !== 0;
   }
 
   /** Raw bpf(2): a value or -errno, outputs written into `attr` and its buffers. */
@@ -154,7 +154,7 @@ export class Process {
     if (!this.alive) return;
     this.fdCache.length = 0;
     this.fds.destroy();
-    const w = this.procOff >> 2;
+    const w = this.procOff >>> 2;
     this.kernel.arena.u32[w + P_PID] = 0;
     Atomics.store(this.kernel.arena.u32, w + P_STATE, 0);
   }

@@ -121,14 +121,14 @@ class ArrayImpl implements MapImpl {
   private readonly iterKeys: number;
 
   constructor(private readonly m: MapHeaderView) {
-    this.values = m.arena.u32[(m.privOff >> 2) + P_VALUES]!;
-    this.iterKeys = m.arena.u32[(m.privOff >> 2) + P_ITER_KEYS]!;
+    this.values = m.arena.u32[(m.privOff >>> 2) + P_VALUES]!;
+    this.iterKeys = m.arena.u32[(m.privOff >>> 2) + P_ITER_KEYS]!;
     this.elem = roundUp8(m.valueSize);
     this.max = m.maxEntries;
   }
 
   private index(keyOff: number): number {
-    return (keyOff & 3) === 0 ? this.m.arena.u32[keyOff >> 2]! : this.m.arena.dv.getUint32(keyOff, true);
+    return (keyOff & 3) === 0 ? this.m.arena.u32[keyOff >>> 2]! : this.m.arena.dv.getUint32(keyOff, true);
   }
 
   /** Program or syscall: pointer to the element, or 0 when out of range. No lock. */
@@ -160,7 +160,7 @@ class ArrayImpl implements MapImpl {
     const m = this.m;
     if (flags & BPF_F_LOCK) copyValueLocked(m, outOff, p, p);
     else copyValue(m.arena.u8, outOff, p, m.valueSize, m.spinLockOff);
-    if (m.spinLockOff >= 0) m.arena.u32[(outOff + m.spinLockOff) >> 2] = 0;
+    if (m.spinLockOff >= 0) m.arena.u32[(outOff + m.spinLockOff) >>> 2] = 0;
     return 0;
   }
 
@@ -178,7 +178,7 @@ class ArrayImpl implements MapImpl {
     const k = this.iterKeys + cpu * 8;
     let n = 0;
     for (let i = 0; i < this.max; i++) {
-      this.m.arena.u32[k >> 2] = i;
+      this.m.arena.u32[k >>> 2] = i;
       n++;
       if (cb(k, this.values + i * this.elem) !== 0) break;
     }
@@ -207,12 +207,12 @@ export const arrayMapOps: MapOps = {
       a.free(values);
       return keys;
     }
-    a.u32[(m.privOff >> 2) + P_VALUES] = values;
-    a.u32[(m.privOff >> 2) + P_ITER_KEYS] = keys;
+    a.u32[(m.privOff >>> 2) + P_VALUES] = values;
+    a.u32[(m.privOff >>> 2) + P_ITER_KEYS] = keys;
     return 0;
   },
   free(m: MapHeaderView): void {
-    const w = m.privOff >> 2;
+    const w = m.privOff >>> 2;
     m.arena.free(m.arena.u32[w + P_VALUES]!);
     m.arena.free(m.arena.u32[w + P_ITER_KEYS]!);
   },
@@ -220,6 +220,6 @@ export const arrayMapOps: MapOps = {
   batchOps: { lookup: true, update: true },
   mmapRegion(m: MapHeaderView) {
     if (!(m.flags & BPF_F_MMAPABLE)) return -Errno.EINVAL;
-    return { off: m.arena.u32[(m.privOff >> 2) + P_VALUES]!, bytes: valuesBytes(m) };
+    return { off: m.arena.u32[(m.privOff >>> 2) + P_VALUES]!, bytes: valuesBytes(m) };
   },
 };

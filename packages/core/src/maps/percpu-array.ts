@@ -38,8 +38,8 @@ class PercpuArrayImpl implements MapImpl {
   private readonly iterKeys: number;
 
   constructor(private readonly m: MapHeaderView) {
-    this.values = m.arena.u32[(m.privOff >> 2) + P_VALUES]!;
-    this.iterKeys = m.arena.u32[(m.privOff >> 2) + P_ITER_KEYS]!;
+    this.values = m.arena.u32[(m.privOff >>> 2) + P_VALUES]!;
+    this.iterKeys = m.arena.u32[(m.privOff >>> 2) + P_ITER_KEYS]!;
     this.stride = roundUp8(m.valueSize);
     this.max = m.maxEntries;
     this.shard = this.max * this.stride;
@@ -47,7 +47,7 @@ class PercpuArrayImpl implements MapImpl {
   }
 
   private index(keyOff: number): number {
-    return (keyOff & 3) === 0 ? this.m.arena.u32[keyOff >> 2]! : this.m.arena.dv.getUint32(keyOff, true);
+    return (keyOff & 3) === 0 ? this.m.arena.u32[keyOff >>> 2]! : this.m.arena.dv.getUint32(keyOff, true);
   }
 
   /** Program: this CPU's value, or 0. No lock. */
@@ -108,7 +108,7 @@ class PercpuArrayImpl implements MapImpl {
     const k = this.iterKeys + cpu * 8;
     let n = 0;
     for (let i = 0; i < this.max; i++) {
-      this.m.arena.u32[k >> 2] = i;
+      this.m.arena.u32[k >>> 2] = i;
       n++;
       if (cb(k, this.values + cpu * this.shard + i * this.stride) !== 0) break;
     }
@@ -137,12 +137,12 @@ export const percpuArrayMapOps: MapOps = {
       a.free(values);
       return keys;
     }
-    a.u32[(m.privOff >> 2) + P_VALUES] = values;
-    a.u32[(m.privOff >> 2) + P_ITER_KEYS] = keys;
+    a.u32[(m.privOff >>> 2) + P_VALUES] = values;
+    a.u32[(m.privOff >>> 2) + P_ITER_KEYS] = keys;
     return 0;
   },
   free(m: MapHeaderView): void {
-    const w = m.privOff >> 2;
+    const w = m.privOff >>> 2;
     m.arena.free(m.arena.u32[w + P_VALUES]!);
     m.arena.free(m.arena.u32[w + P_ITER_KEYS]!);
   },

@@ -27,7 +27,7 @@ function slotOf(u32: Uint32Array, tableOff: number, slots: number, slotBytes: nu
   const key = (id + 1) >>> 0;
   let i = Math.imul(key, 0x9e3779b1) >>> 0;
   for (let n = 0; n < slots; n++, i++) {
-    const w = (tableOff + (i % slots) * slotBytes) >> 2;
+    const w = (tableOff + (i % slots) * slotBytes) >>> 2;
     const k = Atomics.load(u32, w);
     if (k === key) return w;
     if (k !== 0) continue;

@@ -8,6 +8,7 @@
  *           w5 large free-list head (block off, 0 = empty)
  *           w6 bytes handed out (block bytes, headers included)
  *           w7 blocks handed out   w8 default memlock limit in pages
+ *           w9 high-water mark: bytes at or above it were never handed out (still zero)
  *   0x0040  size-class table: NCLASSES x [lock word, free-list head]
  *   0x0400  owner table: OWNER_SLOTS x [owner + 1, bytes, blocks, pad]
  *   0x4400  memlock table: USER_SLOTS x [uid + 1, limit pages, charged pages, pad]
@@ -38,6 +39,8 @@ export const H_LARGE_LOCK = 4;
 export const H_LARGE_HEAD = 5;
 export const H_BYTES = 6;
 export const H_BLOCKS = 7;
+export const H_DEFAULT_MEMLOCK = 8;
+export const H_HWM = 9;
 
 /** Byte offset of the class table: [lock, head] per class. */
 export const CLASS_TABLE_OFF = 0x40;

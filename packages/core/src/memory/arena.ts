@@ -38,7 +38,7 @@ import { spinLock, spinUnlock } from "./spin-lock.js";
 import {
   ALLOC_TAG, ARENA_MAGIC, ARENA_VERSION, BLOCK_HEADER, CHUNK_BYTES, CLASS_SIZES, CLASS_TABLE_OFF,
   DEFAULT_MEMLOCK_BYTES, FREE_TAG, H_BLOCKS, H_BUMP, H_BYTES, H_LARGE_HEAD, H_LARGE_LOCK, H_MAGIC,
-  H_SIZE, H_VERSION, LARGE_CLASS, LARGE_GRAIN, PAGE_SIZE, TAG_MASK, classFor,
+  H_DEFAULT_MEMLOCK, H_HWM, H_SIZE, H_VERSION, LARGE_CLASS, LARGE_GRAIN, PAGE_SIZE, TAG_MASK, classFor,
 } from "./arena-layout.js";
 import { MemlockAccounts, OwnerAccounts } from "./accounting.js";
 
@@ -95,7 +95,7 @@ export class Arena implements ArenaApi {
     this.dv = new DataView(buf);
     this.owners = new OwnerAccounts(this.u32);
     // The default limit is stored in the header area's spare word so every thread agrees.
-    this.memlock = new MemlockAccounts(this.u32, Atomics.load(this.u32, 8));
+    this.memlock = new MemlockAccounts(this.u32, Atomics.load(this.u32, H_DEFAULT_MEMLOCK));
   }
 
   /** Make a new arena. Throws BpfError(EINVAL) for a bad size, ENOMEM if the host refuses. */
@@ -113,10 +113,11 @@ export class Arena implements ArenaApi {
     }
     const u32 = new Uint32Array(memory.buffer as SharedArrayBuffer);
     const dm = opts.defaultMemlock ?? DEFAULT_MEMLOCK_BYTES;
-    u32[8] = dm === Infinity ? 0xffffffff : Math.min(Math.floor(dm / PAGE_SIZE), 0xfffffffe);
+    u32[H_DEFAULT_MEMLOCK] = dm === Infinity ? 0xffffffff : Math.min(Math.floor(dm / PAGE_SIZE), 0xfffffffe);
     u32[H_VERSION] = ARENA_VERSION;
     u32[H_SIZE] = size >>> 0;
     u32[H_BUMP] = ARENA_RESERVED;
+    u32[H_HWM] = ARENA_RESERVED;
     Atomics.store(u32, H_MAGIC, ARENA_MAGIC);
     return new Arena(memory);
   }
@@ -148,12 +149,16 @@ export class Arena implements ArenaApi {
       block = this.allocLarge(blockBytes);
     }
     if (block < 0) return -Errno.ENOMEM;
-    const w = block >> 2;
+    // Memory never handed out is still zero (a fresh wasm memory): only the
+    // recycled part of a block needs clearing, which keeps a huge arena
+    // untouched (and uncommitted by the OS) until it is used.
+    const dirtyEnd = c >= 0 ? block + blockBytes : this.dirtyEnd;
+    const w = block >>> 2;
     Atomics.store(this.u32, w + 1, blockBytes);
     Atomics.store(this.u32, w + 2, owner >>> 0);
     Atomics.store(this.u32, w + 3, 0);
     Atomics.store(this.i32, w, ALLOC_TAG | (c >= 0 ? c : LARGE_CLASS));
-    this.u8.fill(0, block + BLOCK_HEADER, block + blockBytes);
+    if (dirtyEnd > block + BLOCK_HEADER) this.u8.fill(0, block + BLOCK_HEADER, Math.min(dirtyEnd, block + blockBytes));
     this.owners.charge(owner, blockBytes);
     Atomics.add(this.u32, H_BYTES, blockBytes);
     Atomics.add(this.u32, H_BLOCKS, 1);
@@ -170,7 +175,7 @@ export class Arena implements ArenaApi {
     if (!Number.isInteger(off) || block < ARENA_RESERVED || off >= this.size || (block & 15) !== 0) {
       throw new BpfError(Errno.EFAULT, `free of ${off}: not an arena block`);
     }
-    const w = block >> 2;
+    const w = block >>> 2;
     const tag = Atomics.load(this.i32, w);
     if ((tag & TAG_MASK) !== ALLOC_TAG) throw new BpfError(Errno.EFAULT, `free of ${off}: not an allocated block`);
     const cls = tag & 0xff;
@@ -189,7 +194,7 @@ export class Arena implements ArenaApi {
 
   /** Usable bytes of a live block (its class size minus the header). */
   usableSize(off: number): number {
-    return Atomics.load(this.u32, ((off - BLOCK_HEADER) >> 2) + 1) - BLOCK_HEADER;
+    return Atomics.load(this.u32, ((off - BLOCK_HEADER) >>> 2) + 1) - BLOCK_HEADER;
   }
 
   /** RLIMIT_MEMLOCK: charge `bytes` to `user`. 0, or -EPERM over the limit. */
@@ -220,7 +225,7 @@ export class Arena implements ArenaApi {
 
   private popClass(c: number): number {
     const lockOff = CLASS_TABLE_OFF + c * 8;
-    const headW = (lockOff + 4) >> 2;
+    const headW = (lockOff + 4) >>> 2;
     spinLock(this.i32, lockOff);
     let block = Atomics.load(this.u32, headW);
     if (block === 0) {
@@ -230,7 +235,7 @@ export class Arena implements ArenaApi {
         return -1;
       }
     } else {
-      Atomics.store(this.u32, headW, Atomics.load(this.u32, (block >> 2) + 3));
+      Atomics.store(this.u32, headW, Atomics.load(this.u32, (block >>> 2) + 3));
     }
     spinUnlock(this.i32, lockOff);
     return block;
@@ -238,9 +243,9 @@ export class Arena implements ArenaApi {
 
   private pushClass(c: number, block: number): void {
     const lockOff = CLASS_TABLE_OFF + c * 8;
-    const headW = (lockOff + 4) >> 2;
+    const headW = (lockOff + 4) >>> 2;
     spinLock(this.i32, lockOff);
-    Atomics.store(this.u32, (block >> 2) + 3, Atomics.load(this.u32, headW));
+    Atomics.store(this.u32, (block >>> 2) + 3, Atomics.load(this.u32, headW));
     Atomics.store(this.u32, headW, block);
     spinUnlock(this.i32, lockOff);
   }
@@ -251,14 +256,14 @@ export class Arena implements ArenaApi {
     const chunk = this.allocLarge(CHUNK_BYTES);
     if (chunk < 0) return -1;
     const n = Math.floor(CHUNK_BYTES / bs);
-    const headW = (CLASS_TABLE_OFF + c * 8 + 4) >> 2;
+    const headW = (CLASS_TABLE_OFF + c * 8 + 4) >>> 2;
     // Blocks 1..n-1 go on the list in address order; block 0 is returned.
     let next = 0;
     for (let i = n - 1; i >= 1; i--) {
       const b = chunk + i * bs;
-      Atomics.store(this.i32, b >> 2, FREE_TAG | c);
-      Atomics.store(this.u32, (b >> 2) + 1, bs);
-      Atomics.store(this.u32, (b >> 2) + 3, next);
+      Atomics.store(this.i32, b >>> 2, FREE_TAG | c);
+      Atomics.store(this.u32, (b >>> 2) + 1, bs);
+      Atomics.store(this.u32, (b >>> 2) + 3, next);
       next = b;
     }
     Atomics.store(this.u32, headW, next);
@@ -266,6 +271,9 @@ export class Arena implements ArenaApi {
   }
 
   // --- large blocks ----------------------------------------------------------
+
+  /** Set by allocLarge: end of the part of the returned block that may hold old data. */
+  private dirtyEnd = 0;
 
   /** A block of exactly `bytes` (multiple of LARGE_GRAIN), or -1. Takes the large lock. */
   private allocLarge(bytes: number): number {
@@ -276,21 +284,22 @@ export class Arena implements ArenaApi {
       let prevW = H_LARGE_HEAD;
       let b = Atomics.load(this.u32, prevW);
       while (b !== 0) {
-        const bw = b >> 2;
+        const bw = b >>> 2;
         const sz = Atomics.load(this.u32, bw + 1);
         const next = Atomics.load(this.u32, bw + 3);
         if (sz >= bytes) {
           if (sz - bytes >= LARGE_GRAIN) {
             const rest = b + bytes;
-            Atomics.store(this.i32, rest >> 2, FREE_TAG | LARGE_CLASS);
-            Atomics.store(this.u32, (rest >> 2) + 1, sz - bytes);
-            Atomics.store(this.u32, (rest >> 2) + 3, next);
+            Atomics.store(this.i32, rest >>> 2, FREE_TAG | LARGE_CLASS);
+            Atomics.store(this.u32, (rest >>> 2) + 1, sz - bytes);
+            Atomics.store(this.u32, (rest >>> 2) + 3, next);
             Atomics.store(this.u32, prevW, rest);
           } else {
             Atomics.store(this.u32, prevW, next);
             bytes = sz;
           }
           Atomics.store(this.u32, bw + 1, bytes);
+          this.dirtyEnd = b + bytes;
           return b;
         }
         prevW = bw + 3;
@@ -299,7 +308,10 @@ export class Arena implements ArenaApi {
       const bump = Atomics.load(this.u32, H_BUMP);
       if (bump + bytes > this.size) return -1;
       Atomics.store(this.u32, H_BUMP, bump + bytes);
-      Atomics.store(this.u32, (bump >> 2) + 1, bytes);
+      Atomics.store(this.u32, (bump >>> 2) + 1, bytes);
+      const hwm = Atomics.load(this.u32, H_HWM);
+      this.dirtyEnd = Math.min(hwm, bump + bytes);
+      if (bump + bytes > hwm) Atomics.store(this.u32, H_HWM, bump + bytes);
       return bump;
     } finally {
       spinUnlock(this.i32, lockOff);
@@ -316,25 +328,25 @@ export class Arena implements ArenaApi {
       let cur = Atomics.load(this.u32, prevW);
       while (cur !== 0 && cur < block) {
         prev = cur;
-        prevW = (cur >> 2) + 3;
+        prevW = (cur >>> 2) + 3;
         cur = Atomics.load(this.u32, prevW);
       }
       let start = block;
       let size = bytes;
       // Merge with the following free block.
       if (cur !== 0 && block + bytes === cur) {
-        size += Atomics.load(this.u32, (cur >> 2) + 1);
-        cur = Atomics.load(this.u32, (cur >> 2) + 3);
+        size += Atomics.load(this.u32, (cur >>> 2) + 1);
+        cur = Atomics.load(this.u32, (cur >>> 2) + 3);
       }
       // Merge with the preceding free block.
-      if (prev !== 0 && prev + Atomics.load(this.u32, (prev >> 2) + 1) === block) {
+      if (prev !== 0 && prev + Atomics.load(this.u32, (prev >>> 2) + 1) === block) {
         start = prev;
-        size += Atomics.load(this.u32, (prev >> 2) + 1);
+        size += Atomics.load(this.u32, (prev >>> 2) + 1);
         // Find prev's predecessor link to rewrite: walk again (lists are short).
         prevW = H_LARGE_HEAD;
         let p = Atomics.load(this.u32, prevW);
         while (p !== prev) {
-          prevW = (p >> 2) + 3;
+          prevW = (p >>> 2) + 3;
           p = Atomics.load(this.u32, prevW);
         }
       }
@@ -344,7 +356,7 @@ export class Arena implements ArenaApi {
         Atomics.store(this.u32, H_BUMP, start);
         return;
       }
-      const sw = start >> 2;
+      const sw = start >>> 2;
       Atomics.store(this.i32, sw, FREE_TAG | LARGE_CLASS);
       Atomics.store(this.u32, sw + 1, size);
       Atomics.store(this.u32, sw + 3, cur);

@@ -16,7 +16,7 @@ const SPINS = 128;
 
 /** Acquire the lock at byte offset `off` (4-byte aligned) of `i32`'s buffer. */
 export function spinLock(i32: Int32Array, off: number): void {
-  const w = off >> 2;
+  const w = off >>> 2;
   if (Atomics.compareExchange(i32, w, 0, 1) === 0) return;
   for (let i = 0; i < SPINS; i++) {
     if (Atomics.load(i32, w) === 0 && Atomics.compareExchange(i32, w, 0, 1) === 0) return;
@@ -29,11 +29,11 @@ export function spinLock(i32: Int32Array, off: number): void {
 
 /** Try once; true if acquired. */
 export function spinTryLock(i32: Int32Array, off: number): boolean {
-  return Atomics.compareExchange(i32, off >> 2, 0, 1) === 0;
+  return Atomics.compareExchange(i32, off >>> 2, 0, 1) === 0;
 }
 
 /** Release the lock at byte offset `off`. */
 export function spinUnlock(i32: Int32Array, off: number): void {
-  const w = off >> 2;
+  const w = off >>> 2;
   if (Atomics.exchange(i32, w, 0) === 2) Atomics.notify(i32, w, 1);
 }
