@@ -33,6 +33,8 @@ export const F_CALLX = 4;
 export const IMPORTED_FUNCS = 5;
 /** Global 0: the imported, immutable top of this CPU's stack area (stackBase + 8 * 512). */
 export const G_STACK_TOP = 0;
+/** Global 1: the imported, immutable CPU number (per-CPU map lookups emitted inline). */
+export const G_CPU_ID = 1;
 
 /**
  * Fault kinds the `fault` import turns into ProgramFault reasons (the same

@@ -1,9 +1,10 @@
 /**
  * Helpers the JIT emits inline instead of calling out to JavaScript. Today:
  * bpf_map_lookup_elem on a BPF_MAP_TYPE_ARRAY, like Linux's
- * array_map_gen_lookup():
+ * array_map_gen_lookup(), and on a BPF_MAP_TYPE_PERCPU_ARRAY (Linux's
+ * percpu_array_map_gen_lookup), with this CPU's shard:
  *
- *   r0 = key < max_entries ? values + key * round_up(value_size, 8) : 0
+ *   r0 = key < max_entries ? values [+ cpu * shard] + key * round_up(value_size, 8) : 0
  *
  * A site qualifies when r1 at the call is a constant from `lddw r1, <map>`
  * in the same basic block (what clang emits) and, at compile time, that
@@ -21,11 +22,11 @@
  */
 import type { ArenaApi } from "../../memory/arena-api.js";
 import { ARENA_RESERVED } from "../../memory/arena-api.js";
-import { M_MAGIC, M_MAX_ENTRIES, M_PRIV, M_TYPE, M_VALUE_SIZE, MAP_HEADER_BYTES, MAP_MAGIC } from "../../kernel/layout.js";
+import { M_MAGIC, M_MAX_ENTRIES, M_NCPUS, M_PRIV, M_TYPE, M_VALUE_SIZE, MAP_HEADER_BYTES, MAP_MAGIC } from "../../kernel/layout.js";
 import { P_VALUES } from "../../maps/array.js";
 import { MapType } from "../../uapi.js";
 import { Cls, OP_LDDW, type DecodedInsns } from "./decode.js";
-import { L_T0, REG_LOCAL } from "./frame.js";
+import { G_CPU_ID, L_T0, REG_LOCAL } from "./frame.js";
 import { ByteWriter, Op } from "./wasm-writer.js";
 
 /** Helper id of bpf_map_lookup_elem. */
@@ -36,19 +37,32 @@ export interface ArrayLookupSite {
   readonly valuesOff: number;
   readonly elemSize: number;
   readonly maxEntries: number;
+  /** PERCPU_ARRAY: bytes per CPU shard (0 for ARRAY) and the map's CPU count. */
+  readonly shard: number;
+  readonly ncpus: number;
 }
 
 /** Inline sites by call insn index. */
 export type InlinePlan = ReadonlyMap<number, ArrayLookupSite>;
 
-/** The array map whose header is at `off`, or undefined. */
+/** The (per-CPU) array map whose header is at `off`, or undefined. */
 function arrayAt(arena: ArenaApi, off: number): ArrayLookupSite | undefined {
   if (off % 4 !== 0 || off < ARENA_RESERVED || off + MAP_HEADER_BYTES > arena.size) return undefined;
   const w = off >> 2;
   const u32 = arena.u32;
-  if (Atomics.load(u32, w + M_MAGIC) !== MAP_MAGIC || u32[w + M_TYPE] !== MapType.Array) return undefined;
-  const valueSize = u32[w + M_VALUE_SIZE]!;
-  return { valuesOff: u32[w + M_PRIV + P_VALUES]!, elemSize: (valueSize + 7) & ~7, maxEntries: u32[w + M_MAX_ENTRIES]! };
+  if (Atomics.load(u32, w + M_MAGIC) !== MAP_MAGIC) return undefined;
+  const type = u32[w + M_TYPE];
+  if (type !== MapType.Array && type !== MapType.PercpuArray) return undefined;
+  const elemSize = (u32[w + M_VALUE_SIZE]! + 7) & ~7;
+  const maxEntries = u32[w + M_MAX_ENTRIES]!;
+  const percpu = type === MapType.PercpuArray;
+  return {
+    valuesOff: u32[w + M_PRIV + P_VALUES]!,
+    elemSize,
+    maxEntries,
+    shard: percpu ? elemSize * maxEntries : 0,
+    ncpus: percpu ? u32[w + M_NCPUS]! : 0,
+  };
 }
 
 /**
@@ -90,7 +104,7 @@ export function planInlines(ins: DecodedInsns, arena: ArenaApi | undefined): Inl
 /** A string that identifies the plan, for the module cache key. */
 export function planKey(plan: InlinePlan): string {
   let k = "";
-  for (const [pc, s] of plan) k += `${pc}:${s.valuesOff}:${s.elemSize}:${s.maxEntries};`;
+  for (const [pc, s] of plan) k += `${pc}:${s.valuesOff}:${s.elemSize}:${s.maxEntries}:${s.shard}:${s.ncpus};`;
   return k;
 }
 
@@ -102,12 +116,19 @@ export function emitArrayLookup(w: ByteWriter, site: ArrayLookupSite, arenaSize:
   const r2 = REG_LOCAL[2]!;
   w.u8(Op.localGet).u32(r2).u8(Op.i64Const).s32(ARENA_RESERVED).u8(Op.i64Sub);
   w.u8(Op.i64Const).s64(arenaSize - ARENA_RESERVED - 4, 0).u8(Op.i64GtU);
+  if (site.shard !== 0) {
+    // A CPU the map has no shard for: let the helper decide.
+    w.u8(Op.globalGet).u32(G_CPU_ID).u8(Op.i64Const).s64(site.ncpus, 0).u8(Op.i64GeU).u8(Op.i32Or);
+  }
   w.u8(Op.if).u8(0x40);
   callHelper();
   w.u8(Op.else);
   w.u8(Op.localGet).u32(r2).u8(Op.i32WrapI64).u8(Op.i64Load32u).u32(0).u32(0).u8(Op.localTee).u32(L_T0);
   w.u8(Op.i64Const).s32(site.elemSize).u8(Op.i64Mul);
   w.u8(Op.i64Const).s64(site.valuesOff, 0).u8(Op.i64Add);
+  if (site.shard !== 0) {
+    w.u8(Op.globalGet).u32(G_CPU_ID).u8(Op.i64Const).s64(site.shard, 0).u8(Op.i64Mul).u8(Op.i64Add);
+  }
   w.u8(Op.i64Const).s32(0);
   w.u8(Op.localGet).u32(L_T0).u8(Op.i64Const).s64(site.maxEntries, 0).u8(Op.i64LtU);
   w.u8(Op.select).u8(Op.localSet).u32(REG_LOCAL[0]!);

@@ -99,6 +99,7 @@ export class JitProgram implements CompiledProgram {
       env: {
         mem: cpu.arena.memory,
         stack_top: new WebAssembly.Global({ value: "i64", mutable: false }, BigInt(cpu.stackBase + MAX_CALL_FRAMES * FRAME_BYTES)),
+        cpu_id: new WebAssembly.Global({ value: "i64", mutable: false }, BigInt(cpu.cpu)),
         helper: (id: number, pc: number, depth: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint): bigint => {
           const h = cpu.helpers[id];
           if (!h) throw new ProgramFault(pc, `unknown helper ${id}`);

@@ -10,7 +10,8 @@
  *            4 tail_run (i32 depth, i64 ctx)             -> i64
  *            5 callx    (i32 pc, i32 depth, i64 target, i64 r1..r5) -> i64
  *   imports  env.mem (memory pages pages shared), env.helper, env.fault,
- *            env.tail_prep, env.tail_run, env.callx, env.stack_top (global i64)
+ *            env.tail_prep, env.tail_run, env.callx, env.stack_top and
+ *            env.cpu_id (immutable i64 globals)
  *   funcs    one per eBPF function, in program order; exported as
  *            "f<insn index of its entry>" (the main program is "f0").
  *
@@ -162,7 +163,7 @@ function assemble(pages: number, entries: readonly number[], bodies: ByteWriter[
   types.bytes(fn([I32, I32, I64, I64, I64, I64, I64, I64], [I64]));
   m.section(Section.type, types);
 
-  const imports = new ByteWriter().u32(7);
+  const imports = new ByteWriter().u32(8);
   imports.name("env").name("mem").u8(ExternKind.memory).u8(0x03).u32(pages).u32(pages);
   imports.name("env").name("helper").u8(ExternKind.func).u32(0);
   imports.name("env").name("fault").u8(ExternKind.func).u32(1);
@@ -170,6 +171,7 @@ function assemble(pages: number, entries: readonly number[], bodies: ByteWriter[
   imports.name("env").name("tail_run").u8(ExternKind.func).u32(4);
   imports.name("env").name("callx").u8(ExternKind.func).u32(5);
   imports.name("env").name("stack_top").u8(ExternKind.global).u8(I64).u8(0);
+  imports.name("env").name("cpu_id").u8(ExternKind.global).u8(I64).u8(0);
   m.section(Section.import, imports);
 
   const funcs = new ByteWriter().u32(bodies.length);
