@@ -7,8 +7,8 @@
 import { describe, expect, it } from "vitest";
 import { assemble } from "@bpfsim/loader";
 import { AttachType, BpfCmd, Errno, EventKind, MapType, ProgType, HC_BYTES_KEPT, HC_TRUNCATED } from "@bpfsim/core";
-import { callEvent, createMachine, rawTracepointEvent } from "@bpfsim/harness";
-import { arrayU64, FRAME64, loadXdp } from "./helpers.js";
+import { callEvent, createMachine, rawTracepointEvent, timerTicks, tracepointEvent } from "@bpfsim/harness";
+import { arrayU64, FRAME64, loadXdp, percpuU64, skipNote, threadsUnavailable } from "./helpers.js";
 
 const ret = (v: number) => assemble(`mov %r0, ${v}\nexit`);
 
@@ -154,4 +154,52 @@ describe("stepped scheduler", () => {
     expect(await trace(11)).toEqual(a);
     expect(await trace(12)).not.toEqual(a);
   });
+});
+
+describe("CPU identity on real threads", () => {
+  it.skipIf(skipNote(threadsUnavailable(), "threads-mode CPU identity"))(
+    "each worker's programs see its CPU number (helper and per-CPU maps); perf ticks and tracepoints run",
+    async () => {
+      const m = await createMachine({ cpus: 3, mode: "threads", arenaSize: 16 << 20, ringSlots: 64, slotBytes: 256 });
+      try {
+        const p = m.proc;
+        const ids = p.mapCreate({ mapType: MapType.PercpuArray, keySize: 4, valueSize: 8, maxEntries: 1 });
+        // slot = bpf_get_smp_processor_id() + 1, and count ticks in the next word via sample_period (ctx+168).
+        const prog = m.loadProgram({
+          progType: ProgType.PerfEvent,
+          insns: assemble(`
+ldxdw %r7, [%r1+168]
+call 8
+mov %r6, %r0
+add %r6, 1
+stw [%r10-4], 0
+lddw %r1, map_fd ${ids}
+mov %r2, %r10
+add %r2, -4
+call 1
+jeq %r0, 0, out
+stxdw [%r0+0], %r6
+out:
+mov %r0, 0
+exit
+`),
+        });
+        m.attach(prog, { type: "perf_event" });
+        const hook = m.hookId({ type: "perf_event" });
+        const ticks = timerTicks(hook, 3, 25, 100000n, 5);
+        for (let c = 0; c < 3; c++) await m.send(c, ticks[c]!);
+        await m.drain();
+        expect(percpuU64(p, ids, 3)).toEqual([1n, 2n, 3n]);
+        expect(m.counters(hook).perCpu.map((r) => r[1])).toEqual([25n, 25n, 25n]);
+        const tp = m.loadProgram({ progType: ProgType.Tracepoint, insns: ret(0) });
+        m.attach(tp, { type: "tracepoint", name: "syscalls:sys_enter_openat" });
+        const tpHook = m.hookId({ type: "tracepoint", name: "syscalls:sys_enter_openat" });
+        await m.send(2, [tracepointEvent(tpHook, 600, 1234, new Uint8Array(16))]);
+        await m.drain();
+        expect(m.counters(tpHook).perCpu[2]![1]).toBe(1n);
+      } finally {
+        await m.shutdown();
+      }
+    },
+  );
 });

@@ -56,3 +56,20 @@ export function tickEvent(hookId: number, samplePeriod: bigint, ip: bigint, coun
   dv.setBigUint64(PT_REGS_SIZE, samplePeriod, true);
   return { hookId, kind: EventKind.Tick, repeat: count, data: b };
 }
+
+/**
+ * A perf event's timer on every CPU: `ticks` ticks per CPU, each
+ * interrupting at an instruction pointer drawn from `ips` by a seeded
+ * generator. One event list per CPU (ticks are per-CPU, like a
+ * cpu-clock event opened on each CPU).
+ */
+export function timerTicks(hookId: number, ncpus: number, ticks: number, samplePeriod: bigint, seed: number, ips: readonly bigint[] = [0xffffffff81000000n]): EventDesc[][] {
+  let s = seed >>> 0 || 1;
+  const next = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) % ips.length;
+  };
+  return Array.from({ length: ncpus }, () => Array.from({ length: ticks }, () => tickEvent(hookId, samplePeriod, ips[next()]!)));
+}
