@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { ProgType, SkBuff as S, XdpMd } from "@bpfsim/core";
 import { kernelSession, kernelUnavailable, simSession } from "./oracle.js";
-import { exit, hexOf, ldx, mov, movr, progHex, stx } from "./insns.js";
+import { addi, call, exit, hexOf, ldx, mov, movr, progHex, st, stx } from "./insns.js";
 import { insn } from "@bpfsim/core";
 
 if (kernelUnavailable) console.log(`test-run-kernel: kernel comparison skipped: ${kernelUnavailable}`);
@@ -93,6 +93,27 @@ if (true) {
   run("xdp data_end past size: EINVAL", meta, eth("0800", 40), 256, 1, ctx(24, [[XdpMd.data_end, len + 1]]), 24);
   run("xdp meta 216", meta, eth("0800", 240), 512, 1, ctx(24, [[XdpMd.data, 216], [XdpMd.data_end, len + 200]]), 24);
   run("xdp meta 220: EINVAL", meta, eth("0800", 240), 512, 1, ctx(24, [[XdpMd.data, 220], [XdpMd.data_end, len + 200]]), 24);
+}
+// packet helpers
+if (true) {
+  const adj = (id: number, delta: number) => progHex(movr(6, 1), mov(2, delta), call(id), movr(7, 0), ldx(4, 2, 6, XdpMd.data), ldx(4, 3, 6, XdpMd.data_end), movr(0, 3), insn(0x1f, 0, 2, 0, 0), insn(0x67, 7, 0, 0, 16), insn(0x0f, 0, 7, 0, 0), exit());
+  for (const d of [-14, -40, -300, 14, 26, 27]) {
+    const p = load(ProgType.Xdp, adj(44, d));
+    run(`xdp_adjust_head ${d}`, p, eth("0800", 26), 512);
+    run(`xdp_adjust_head ${d} with metadata`, p, eth("0800", 26), 512, 1, ctx(24, [[XdpMd.data, 8], [XdpMd.data_end, 40]]), 24);
+  }
+  for (const d of [-10, -27, 8, 100, 3600]) {
+    const p = load(ProgType.Xdp, adj(65, d));
+    run(`xdp_adjust_tail ${d}`, p, eth("0800", 26), 4096);
+  }
+  for (const [flags, type] of [[0, ProgType.Xdp], [1, ProgType.Xdp], [0, ProgType.SchedCls], [1, ProgType.SchedCls], [2, ProgType.SchedCls]] as const) {
+    const p = load(type, progHex(mov(1, 1), mov(2, flags), call(23), exit()));
+    run(`redirect flags ${flags} type ${type}`, p, ipv4);
+  }
+  for (const [type, off, len] of [[ProgType.SocketFilter, 0, 8], [ProgType.SocketFilter, 20, 8], [ProgType.SocketFilter, 21, 8], [ProgType.SchedCls, 0, 16], [ProgType.SchedCls, 40, 2], [ProgType.SchedCls, -1, 4]] as const) {
+    const p = load(type, progHex(st(8, 10, -16, 0x77), st(8, 10, -8, 0x77), movr(6, 1), mov(2, off), movr(3, 10), addi(3, -16), mov(4, len), call(26), movr(7, 0), ldx(4, 0, 10, -16), insn(0xaf, 0, 7, 0, 0), exit()));
+    run(`skb_load_bytes type ${type} off ${off} len ${len}`, p, ipv4);
+  }
 }
 // types without test_run, raw tracepoints, syscall programs
 if (true) {

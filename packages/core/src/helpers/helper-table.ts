@@ -13,6 +13,7 @@ import { mapDeleteElem, mapLookupElem, mapLookupPercpuElem, mapUpdateElem } from
 import { snprintf, tracePrintk } from "./impl/printk-helpers.js";
 import { probeReadKernel, probeReadKernelStr, probeReadUser, probeReadUserStr } from "./impl/probe-read.js";
 import * as t from "./impl/task-helpers.js";
+import { redirect, skbLoadBytes, xdpAdjustHead, xdpAdjustMeta, xdpAdjustTail } from "./impl/pkt-helpers.js";
 
 const table: (HelperImpl | undefined)[] = [];
 table[H.map_lookup_elem] = mapLookupElem;
@@ -42,6 +43,11 @@ table[H.snprintf] = snprintf;
 table[H.loop] = loop;
 table[H.map_lookup_percpu_elem] = mapLookupPercpuElem;
 table[H.ktime_get_tai_ns] = t.ktimeGetTaiNs;
+table[H.redirect] = redirect;
+table[H.skb_load_bytes] = skbLoadBytes;
+table[H.xdp_adjust_head] = xdpAdjustHead;
+table[H.xdp_adjust_meta] = xdpAdjustMeta;
+table[H.xdp_adjust_tail] = xdpAdjustTail;
 
 /** Implementations by helper id; holes are helpers bpfsim does not run (yet). */
 export const helperImpls: ReadonlyArray<HelperImpl | undefined> = table;

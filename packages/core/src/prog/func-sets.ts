@@ -55,6 +55,18 @@ export const BASE_PRIV: ReadonlySet<number> = new Set([
 /** What a networking type adds to the base (bpf_sk_base_func_proto and the type's own list). */
 export const NET_EXTRA: ReadonlySet<number> = new Set([H.perf_event_output, H.ktime_get_coarse_ns]);
 
+/** sk_filter_func_proto's own helpers. */
+export const SOCKET_FILTER_EXTRA: ReadonlySet<number> = new Set([...NET_EXTRA, H.skb_load_bytes]);
+
+/** tc_cls_act_func_proto's own helpers (the ones bpfsim has). */
+export const TC_EXTRA: ReadonlySet<number> = new Set([...NET_EXTRA, H.skb_load_bytes, H.redirect]);
+
+/**
+ * xdp_func_proto's own helpers (the ones bpfsim has). Linux 6.18 refuses
+ * bpf_xdp_adjust_meta for a plain XDP program (probed), so it is not here.
+ */
+export const XDP_EXTRA: ReadonlySet<number> = new Set([...NET_EXTRA, H.redirect, H.xdp_adjust_head, H.xdp_adjust_tail]);
+
 /** What tracing types add (bpf_tracing_func_proto and the type's own list). */
 export const TRACING_EXTRA: ReadonlySet<number> = new Set([H.perf_event_output, H.probe_read, H.probe_read_str]);
 

@@ -110,6 +110,7 @@ export function testRunSkb(env: TestRunEnv): number {
     if (segs > GSO_MAX_SEGS) return -Errno.EINVAL;
     w.setUint32(S.gso_segs, segs, true);
   }
+  env.cpu.state["redirectKind"] = "tc";
   const { retval, duration } = env.run(skb, a.repeat ?? 0);
   // A program that saw no L2 header gets it back zeroed in data_out, as Linux pushes a blank one.
   if (!isL2) u8.fill(0, frame, frame + ETH_HLEN);

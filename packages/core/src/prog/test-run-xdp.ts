@@ -21,6 +21,7 @@ import { Errno } from "../errno.js";
 import { BPF_F_TEST_XDP_LIVE_FRAMES } from "../uapi.js";
 import { ctxFinish, ctxInit, testFinish, type TestRunEnv } from "./test-run.js";
 import { XDP_MD_SIZE, XDP_PACKET_HEADROOM, XdpMd } from "./types/xdp.js";
+import { XDP_CTX_BLOCK, XDP_MD_FRAME_SZ, XDP_MD_HARD_START } from "../helpers/impl/pkt-helpers.js";
 
 const ETH_HLEN = 14;
 const PAGE_SIZE = 4096;
@@ -69,8 +70,12 @@ export function testRunXdp(env: TestRunEnv): number {
   const u8 = k.arena.u8;
   u8.set(a.dataIn.subarray(0, linear), meta);
   const frags = a.dataIn.slice(linear, size);
-  const md = env.alloc(XDP_MD_SIZE);
-  const w = new DataView(u8.buffer, md, XDP_MD_SIZE);
+  const md = env.alloc(XDP_CTX_BLOCK);
+  const w = new DataView(u8.buffer, md, XDP_CTX_BLOCK);
+  // The frame the adjust helpers may grow into: the whole page (Linux's frame_sz in test runs).
+  w.setUint32(XDP_MD_HARD_START, buf, true);
+  w.setUint32(XDP_MD_FRAME_SZ, PAGE_SIZE, true);
+  env.cpu.state["redirectKind"] = "xdp";
   w.setUint32(XdpMd.data_meta, meta, true);
   w.setUint32(XdpMd.data, meta + metalen, true);
   w.setUint32(XdpMd.data_end, meta + linear, true);

@@ -6,7 +6,7 @@
  * (net/core/filter.c `tc_cls_act_is_valid_access`).
  */
 import { ProgType } from "../../uapi.js";
-import { allowList, NET_EXTRA } from "../func-sets.js";
+import { allowList, TC_EXTRA } from "../func-sets.js";
 import type { ProgTypeDef } from "../prog-type-def.js";
 import type { CtxAccess } from "../prog-type.js";
 import { inField, SK_BUFF_SIZE, skbAccessCommon, SkBuff as S } from "./sk-buff.js";
@@ -40,7 +40,7 @@ export const schedClsProgType: ProgTypeDef = {
   name: "sched_cls",
   ctxSize: SK_BUFF_SIZE,
   ctxAccess: tcCtxAccess,
-  helperAllowed: allowList(NET_EXTRA),
+  helperAllowed: allowList(TC_EXTRA),
   directPacketAccess: true,
   unprivLoad: false,
   testRun: "skb",

@@ -5,7 +5,7 @@
  * The only type an unprivileged user may load.
  */
 import { ProgType } from "../../uapi.js";
-import { allowList, NET_EXTRA } from "../func-sets.js";
+import { allowList, SOCKET_FILTER_EXTRA } from "../func-sets.js";
 import type { ProgTypeDef } from "../prog-type-def.js";
 import type { CtxAccess } from "../prog-type.js";
 import { inField, SK_BUFF_SIZE, skbAccessCommon, SkBuff as S } from "./sk-buff.js";
@@ -32,7 +32,7 @@ export const socketFilterProgType: ProgTypeDef = {
   name: "socket_filter",
   ctxSize: SK_BUFF_SIZE,
   ctxAccess,
-  helperAllowed: allowList(NET_EXTRA),
+  helperAllowed: allowList(SOCKET_FILTER_EXTRA),
   directPacketAccess: false,
   unprivLoad: true,
   testRun: "skb",

@@ -13,7 +13,7 @@
  *    20  egress_ifindex
  */
 import { ProgType } from "../../uapi.js";
-import { allowList, NET_EXTRA } from "../func-sets.js";
+import { allowList, XDP_EXTRA } from "../func-sets.js";
 import type { ProgTypeDef } from "../prog-type-def.js";
 import type { CtxAccess } from "../prog-type.js";
 
@@ -37,7 +37,7 @@ export const xdpProgType: ProgTypeDef = {
   name: "xdp",
   ctxSize: XDP_MD_SIZE,
   ctxAccess,
-  helperAllowed: allowList(NET_EXTRA),
+  helperAllowed: allowList(XDP_EXTRA),
   directPacketAccess: true,
   unprivLoad: false,
   testRun: "xdp",
