@@ -1,7 +1,10 @@
 import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { btfDumpRaw, BtfKind, parseBtf, parseElf } from "@bpfsim/loader";
-import { benchDir, benchObjects, fixtureObjects, fixturesDir, haveBench, readObject } from "./load-fixture.js";
+import { btfDumpRaw, BtfKind, btfString, encodeBtf, parseBtf, parseElf } from "@bpfsim/loader";
+import { benchDir, benchObjects, fixtureObjects, fixturesDir, haveBench, openFile, readObject } from "./load-fixture.js";
 
 /** bpftool as the oracle for the BTF parser: our dump of every object's .BTF equals `bpftool btf dump file X format raw`. */
 
@@ -46,5 +49,31 @@ describe("BTF", () => {
     ]);
     const tag = btf.types.find((t) => t.kind === BtfKind.DeclTag && t.name === "bits");
     expect(tag).toMatchObject({ type: value.id, componentIdx: 3 });
+  });
+});
+
+describe("encodeBtf", () => {
+  it("round-trips every object's BTF, DATASEC fix-ups included", () => {
+    for (const path of paths) {
+      const spec = openFile(path);
+      const lineStrings = Object.values(spec.programs).flatMap((p) => p.lineInfo.flatMap((l) => [l.fileName, l.lineText]));
+      const enc = encodeBtf(spec.btf!, lineStrings);
+      const back = parseBtf(enc.bytes);
+      expect(back.types, path).toEqual(spec.btf!.types);
+      for (const p of Object.values(spec.programs)) {
+        for (const l of p.lineInfo) expect(btfString(back, enc.offsetOf(l.lineText))).toBe(l.lineText);
+      }
+    }
+  });
+
+  it.skipIf(!bin)("bpftool reads the encoded (fixed-up) BTF as we dump it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bpfsim-btf-"));
+    for (const f of ["globals.bpf.o", "btf_kinds.bpf.o", "core_externs.bpf.o"]) {
+      const spec = openFile(fixturesDir + f);
+      const file = join(dir, `${f}.btf`);
+      writeFileSync(file, encodeBtf(spec.btf!).bytes);
+      const theirs = execFileSync(bin!, ["btf", "dump", "file", file, "format", "raw"], { encoding: "utf8" }).trimEnd().split("\n");
+      expect(theirs, f).toEqual(btfDumpRaw(spec.btf!));
+    }
   });
 });

@@ -15,3 +15,4 @@ export * from "./spec/load-maps.js";
 export * from "./spec/load-collection.js";
 export * from "./spec/globals.js";
 export * from "./btf/btf-dump.js";
+export { encodeBtf } from "./btf/encode-btf.js";
