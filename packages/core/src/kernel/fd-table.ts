@@ -18,7 +18,7 @@ import { Errno } from "../errno.js";
 import type { Arena } from "../memory/arena.js";
 import { KERNEL_OWNER } from "../memory/arena-api.js";
 import { spinLock, spinUnlock } from "../memory/spin-lock.js";
-import { FD_ENTRY_BYTES, FD_OTHER, NOFILE_MAX, P_FD_CAP, P_FD_LOCK, P_FD_TABLE, P_OPEN, P_USERS } from "./layout.js";
+import { FD_ENTRY_BYTES, FD_OTHER, NOFILE_MAX, P_FD_CAP, P_FD_LOCK, P_FD_TABLE, P_INFLIGHT, P_OPEN, P_USERS } from "./layout.js";
 import type { ObjectTable } from "./objects.js";
 
 const INITIAL_FDS = 64;
@@ -131,13 +131,23 @@ export class FdTable {
    */
   peek(fd: number): number {
     const pw = this.pw;
-    if (Atomics.load(this.u32, pw + P_USERS) !== 1 || fd >= this.u32[pw + P_FD_CAP]! || !(fd >= 0)) return -1;
+    if (!(fd >= 0)) return -1;
+    // Dekker handshake with Process.open: raise the flag, then check we are
+    // alone; a thread attaching raises `users` and waits for the flag to drop.
+    Atomics.store(this.u32, pw + P_INFLIGHT, 1);
+    if (Atomics.load(this.u32, pw + P_USERS) !== 1 || fd >= this.u32[pw + P_FD_CAP]!) return this.unpeek();
     const ew = (this.u32[pw + P_FD_TABLE]! >>> 2) + fd * 2;
     const e = this.u32[ew]!;
-    if (e === 0 || e === FD_OTHER) return -1;
+    if (e === 0 || e === FD_OTHER) return this.unpeek();
     this.fmode = this.u32[ew + 1]!;
     this.held = false;
     return e - 1;
+  }
+
+  /** End of a lock-free lookup (after the operation that used it). Returns -1 for `peek`'s convenience. */
+  unpeek(): number {
+    Atomics.store(this.u32, this.pw + P_INFLIGHT, 0);
+    return -1;
   }
 
   /** close(fd): 0 or -EBADF. Drops the fd's reference (which may free the object). */

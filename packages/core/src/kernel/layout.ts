@@ -23,7 +23,7 @@
  *
  *   +0 state  +4 pid  +8 uid  +12 fd lock  +16 fd capacity  +20 fd table off
  *   +24 open fds  +28 users (threads holding a handle; 1 = fds need no lock)
- *   +32 comm[16]  +48 spare
+ *   +32 comm[16]  +48 in-flight flag of the single user's lock-free fd lookup  +52 spare
  *
  * Fd table entry (FD_ENTRY_BYTES): +0 object slot + 1 (0 = closed,
  * FD_OTHER = a non-bpf file such as stdin), +4 fmode (FMODE_CAN_READ|WRITE).
@@ -97,6 +97,7 @@ export const P_FD_CAP = 4;
 export const P_FD_TABLE = 5;
 export const P_OPEN = 6;
 export const P_USERS = 7;
+export const P_INFLIGHT = 12;
 export const P_COMM = 8;
 
 export const FD_ENTRY_BYTES = 8;

@@ -52,7 +52,10 @@ export function mapGet(proc: Process, fd: number): MapHandle | number {
     const gen = proc.kernel.objects.genOf(fast);
     if (c !== undefined && c.slot === fast && c.gen === gen) return c.h;
     const h = proc.kernel.mapBySlot(fast);
-    if (h === undefined) return -Errno.EINVAL;
+    if (h === undefined) {
+      proc.fds.unpeek();
+      return -Errno.EINVAL;
+    }
     proc.fdCache[fd] = { slot: fast, gen, h };
     return h;
   }
@@ -69,6 +72,7 @@ export function mapGet(proc: Process, fd: number): MapHandle | number {
 /** Drop what `mapGet` took; `held` is `proc.fds.held` read right after `mapGet`. */
 export function mapPut(proc: Process, h: MapHandle, held: boolean): void {
   if (held) proc.kernel.objects.put(h.hdr.slot);
+  else proc.fds.unpeek();
 }
 
 /** Copy the key into scratch at `off`: 0, or -EFAULT (missing / short), -EINVAL (key for a keyless map). */

@@ -17,7 +17,7 @@ import { spinLock, spinUnlock } from "../memory/spin-lock.js";
 import type { BpfAttrMap, KnownBpfCmd, MapBatchAttr, MapCreateAttr } from "./attr.js";
 import { FdTable } from "./fd-table.js";
 import type { Kernel, MapHandle } from "./kernel.js";
-import { FMODE_CAN_WRITE, M_FREEZE_LOCK, M_WRITE_ACTIVE, P_COMM, P_PID, P_STATE, P_UID, P_USERS } from "./layout.js";
+import { FMODE_CAN_WRITE, M_FREEZE_LOCK, M_WRITE_ACTIVE, P_COMM, P_PID, P_INFLIGHT, P_STATE, P_UID, P_USERS } from "./layout.js";
 import { mapBatch } from "./map-batch.js";
 import { mapDeleteElem, mapGet, mapGetNextKey, mapLookupAndDeleteElem, mapLookupElem, mapPut, mapUpdateElem, sysValueSize } from "./map-cmds.js";
 import { BPF_MAP_INFO_SIZE } from "./obj-cmds.js";
@@ -98,7 +98,10 @@ export class Process {
 
   /** Kernel.process: a handle on an existing process. */
   static open(kernel: Kernel, procOff: number): Process {
-    Atomics.add(kernel.arena.u32, (procOff >>> 2) + P_USERS, 1);
+    const u32 = kernel.arena.u32;
+    Atomics.add(u32, (procOff >>> 2) + P_USERS, 1);
+    // Let a lock-free fd lookup the single user started finish before fds can be closed from here.
+    while (Atomics.load(u32, (procOff >>> 2) + P_INFLIGHT) !== 0) { /* one bpf() call at most */ }
     return new Process(kernel, procOff);
   }
 
