@@ -14,6 +14,7 @@ import { asmCommand } from "./commands/asm.js";
 import { disasmCommand } from "./commands/disasm.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { testRunCommand } from "./commands/test-run.js";
+import { runCommand } from "./commands/run.js";
 
 /** What a command gets: its arguments and its output streams. */
 export interface CommandContext {
@@ -45,6 +46,7 @@ const COMMANDS: readonly Command[] = [
   disasmCommand,
   inspectCommand,
   testRunCommand,
+  runCommand,
 ];
 
 /** Parsed arguments: positionals and `--flag value` / `-o value` / `--flag` options. */

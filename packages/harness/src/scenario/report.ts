@@ -7,11 +7,22 @@ import type { RunFigures } from "./run-default.js";
 const n = (x: number | bigint) => Number(x).toLocaleString("en-US");
 const XDP = ["ABORTED", "DROP", "PASS", "TX", "REDIRECT"];
 
-function addr(b: Uint8Array, v6: boolean): string {
-  if (!v6) return Array.from(b).join(".");
-  const w: string[] = [];
-  for (let i = 0; i < 16; i += 2) w.push(((b[i]! << 8) | b[i + 1]!).toString(16));
-  return w.join(":").replace(/(^|:)0(:0)+(:|$)/, "::");
+/** "a.b.c.d:port" or "[v6]:port" (RFC 5952: longest run of zero groups as "::"). */
+function endpoint(b: Uint8Array, v6: boolean, port: number): string {
+  if (!v6) return `${Array.from(b).join(".")}:${port}`;
+  const g: number[] = [];
+  for (let i = 0; i < 16; i += 2) g.push((b[i]! << 8) | b[i + 1]!);
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j === i ? i + 1 : j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  const s = best < 0 ? hex.join(":") : `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
+  return `[${s}]:${port}`;
 }
 
 export function formatReport(f: RunFigures): string {
@@ -36,10 +47,10 @@ export function formatReport(f: RunFigures): string {
   f.flows.slice(0, 10).forEach((x, i) => {
     const fl = x.flow;
     const what = fl
-      ? `${fl.proto === 6 ? "tcp" : "udp"}${fl.v6 ? "6" : "4"}   ${addr(fl.src, fl.v6)}:${fl.sport} -> ${addr(fl.dst, fl.v6)}:${fl.dport}`
+      ? `${fl.proto === 6 ? "tcp" : "udp"}${fl.v6 ? "6" : "4"}   ${endpoint(fl.src, fl.v6, fl.sport)} -> ${endpoint(fl.dst, fl.v6, fl.dport)}`
       : `?      key ${Buffer.from(x.key).toString("hex")}`;
     const cpus = x.perCpu.map((c, j) => (c > 0n ? j : -1)).filter((j) => j >= 0).join(",");
-    L.push(`  ${String(i + 1).padStart(2)}  ${what.padEnd(58)} ${n(x.packets).padStart(9)} ${n(x.bytes).padStart(12)}   ${cpus}`);
+    L.push(`  ${String(i + 1).padStart(2)}  ${what.padEnd(60)} ${n(x.packets).padStart(9)} ${n(x.bytes).padStart(12)}   ${cpus}`);
   });
   L.push(`  ${f.flows.length} flows in the map; each flow stays on one CPU (RSS)`);
   if (f.load.length) {
