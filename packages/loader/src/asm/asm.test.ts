@@ -60,7 +60,7 @@ describe("assembler", () => {
 
   it("never throws anything but BpfError on garbage", () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 60 }), fc.constantFrom("", "mov ", "lddw %r1, ", "lock ", "jeq %r1, ", "ldxw %r0, "), (s, prefix) => {
+      fc.property(fc.string({ maxLength: 60 }), fc.constantFrom("", "mov ", "lddw %r1, ", "lock ", "jeq %r1, ", "ldxw %r0, ", "r1 ", "w2 = ", "if r1 ", "*(u32 *)(r1 ", "lock *(u64 *)(", "r0 = *(", "r1 = map[", "goto ", "call pc"), (s, prefix) => {
         try {
           assemble(prefix + s);
         } catch (e) {
