@@ -14,7 +14,7 @@ const arena = Arena.attach(memory);
 const opsByType = { 1: hashMapOps, 5: percpuHashMapOps, 9: lruHashMapOps, 10: lruPercpuHashMapOps };
 const open = (h) => opsByType[h.type].open({ ...h, arena });
 const A = open(maps.locked), B = open(maps.plain), C = open(maps.counters), D = open(maps.percpu);
-const E = open(maps.lru), F = open(maps.lruPercpu);
+const E = open(maps.lru), F = open(maps.lruPercpu), G = open(maps.churn);
 const dv = arena.dv, u32 = arena.u32;
 
 // Per-thread scratch: key, value, out.
@@ -58,7 +58,20 @@ while (Atomics.load(u32, startWord) < workerData.nworkers) Atomics.wait(arena.i3
 let ops = 0;
 for (; ops < iterations && (ops & 255 || Date.now() < deadline); ops++) {
   const stamp = (cpu << 24) | (ops & 0xffffff);
-  const r = rand(100);
+  const r = rand(120);
+  if (r >= 100) {
+    // G: a tiny map whose elements are recycled constantly: odd CPUs replace
+    // and delete, even CPUs copy 256-byte values out, racing with reuse.
+    const k = rand(maps.churn.keySpace);
+    if (cpu & 1) {
+      if (rand(3) === 0) G.deleteElem(key(k), cpu);
+      else G.sysUpdateElem(key(k), writeValue(k, 64, stamp, -1), 0);
+    } else if (G.sysLookupElem(key(k), O, 0) === 0) {
+      checkValue("churn lookup", k, O, 64, -1);
+    }
+    checkCount("churn", G, maps.churn.maxEntries);
+    continue;
+  }
   if (r < 15) {
     // A: BPF_F_LOCK updates and lookups mixed with plain (swapping) updates and deletes.
     const k = rand(maps.locked.keySpace);

@@ -5,7 +5,8 @@
  *  - BPF_F_LOCK lookups never see a torn value, even against plain updates
  *    and deletes of the same keys;
  *  - syscall lookups never see a torn value or another key's value while
- *    updates swap elements and deletes recycle them;
+ *    updates swap elements and deletes recycle them (one tiny map recycles
+ *    its few elements constantly to make that race likely);
  *  - element counts never exceed max_entries, and LRU updates never fail;
  *  - per-CPU slots are written only by their own CPU.
  * Afterwards the main thread checks that every atomic add from every thread
@@ -64,6 +65,7 @@ describe.skipIf(why !== undefined)("hash maps under 4 threads", () => {
       percpu: { m: mk(MapType.PercpuHash, 4, 8, percpuKeys), keySpace: percpuKeys },
       lru: { m: mk(MapType.LruHash, 4, 32, 64), keySpace: 200 },
       lruPercpu: { m: mk(MapType.LruPercpuHash, 4, 16, 64, BPF_F_NO_COMMON_LRU), keySpace: 200 },
+      churn: { m: mk(MapType.Hash, 4, 256, 4), keySpace: 6 },
     };
     const scratch = arena.alloc(4096, 1);
     const K = scratch, V = scratch + 1024, O = scratch + 2048;
@@ -88,6 +90,7 @@ describe.skipIf(why !== undefined)("hash maps under 4 threads", () => {
       maps: {
         locked: headerOf(maps.locked), plain: headerOf(maps.plain), counters: headerOf(maps.counters),
         percpu: headerOf(maps.percpu), lru: headerOf(maps.lru), lruPercpu: headerOf(maps.lruPercpu),
+        churn: headerOf(maps.churn),
         counterKeys, percpuKeys,
       },
       iterations: ITERATIONS,
@@ -144,6 +147,7 @@ describe.skipIf(why !== undefined)("hash maps under 4 threads", () => {
     };
     walk(maps.locked.m.impl, 32, intact(16, 1));
     walk(maps.plain.m.impl, 32, intact(16, -1));
+    walk(maps.churn.m.impl, 4, intact(64, -1));
     walk(maps.lru.m.impl, 64, intact(8, -1));
     walk(maps.lruPercpu.m.impl, 64, (k) => {
       for (let c = 0; c < NWORKERS; c++) {

@@ -190,21 +190,19 @@ export class HtabCore {
   }
 
   /**
-   * Syscall, no lock: find the key and run `copy(e)` on an element that was
-   * linked and held the key for the whole copy (see `gen` above). False if
-   * the key is absent.
+   * Syscall, no lock: the start of a stable read of `e` (see `gen` above).
+   * Returns its generation if `e` is linked and still holds the key, else -1
+   * (look the key up again). Copy, then confirm with `unchanged`.
    */
-  stableRead(keyOff: number, copy: (e: number) => void): boolean {
-    const hash = this.hash(keyOff);
-    const u32 = this.u32;
-    for (;;) {
-      const e = this.lookupRaw(hash, keyOff);
-      if (e === 0) return false;
-      const g = Atomics.load(u32, (e + E_GEN) >> 2);
-      if ((g & 1) === 0 || u32[(e + E_HASH) >> 2] !== hash || !this.keyEq(e, keyOff)) continue;
-      copy(e);
-      if (Atomics.load(u32, (e + E_GEN) >> 2) === g) return true;
-    }
+  readBegin(e: number, hash: number, keyOff: number): number {
+    const g = Atomics.load(this.u32, (e + E_GEN) >> 2);
+    if ((g & 1) === 0 || this.u32[(e + E_HASH) >> 2] !== hash || !this.keyEq(e, keyOff)) return -1;
+    return g;
+  }
+
+  /** Syscall: true if `e` was not unlinked since `readBegin` returned `g`. */
+  unchanged(e: number, g: number): boolean {
+    return Atomics.load(this.u32, (e + E_GEN) >> 2) === g;
   }
 
   /**

@@ -102,8 +102,16 @@ export class HtabMap extends HtabCore implements MapImpl {
   sysLookupElem(keyOff: number, outOff: number, flags: number): number {
     const bad = this.checkLookupFlags(flags);
     if (bad) return bad;
-    const found = this.stableRead(keyOff, (e) => this.copyOut(e, outOff, flags));
-    return found ? 0 : -Errno.ENOENT;
+    const hash = this.hash(keyOff);
+    for (;;) {
+      const e = this.lookupRaw(hash, keyOff);
+      if (e === 0) return -Errno.ENOENT;
+      const g = this.readBegin(e, hash, keyOff);
+      if (g < 0) continue;
+      this.copyOut(e, outOff, flags);
+      // Replaced or deleted during the copy: what we copied may be torn; read again.
+      if (this.unchanged(e, g)) return 0;
+    }
   }
 
   /** Syscall: BPF_MAP_LOOKUP_AND_DELETE_ELEM: copy out and delete under the bucket lock. */
@@ -172,10 +180,8 @@ export class HtabMap extends HtabCore implements MapImpl {
       const old = this.lookupRaw(hash, keyOff);
       const ret = checkFlags(old, flags);
       if (ret) return ret;
-      if (old !== 0) {
-        this.copyInLocked(old, valueOff);
-        return 0;
-      }
+      if (old !== 0 && this.copyInLockedIfLinked(old, hash, keyOff, valueOff)) return 0;
+      // Replaced or deleted meanwhile: decide under the bucket lock.
     }
     const b = this.bucketOf(hash);
     this.lockBucket(b);
@@ -301,11 +307,37 @@ export class HtabMap extends HtabCore implements MapImpl {
     }
   }
 
-  /** Fill a fresh element's value; its lock word starts unlocked. */
+  /**
+   * Fill a fresh element's value. With a bpf_spin_lock the fill takes the
+   * lock too (it starts unlocked: arena memory is zeroed and every holder
+   * releases it): a BPF_F_LOCK updater or reader that found this element
+   * before it was recycled may still be inside it, and must finish first.
+   */
   private copyIn(e: number, src: number): void {
     const v = e + this.valOff;
-    this.copyValue(v, src);
-    if (this.lockOff >= 0) this.i32[(v + this.lockOff) >> 2] = 0;
+    if (this.lockOff < 0) {
+      this.copyValue(v, src);
+    } else {
+      this.copyInLocked(e, src);
+    }
+  }
+
+  /**
+   * The lock-free BPF_F_LOCK fast path (htab_map_update_elem() takes it too):
+   * copy into an element found without the bucket lock, under its spin lock,
+   * but only if it still holds the key, checked with the lock held. A
+   * recycled element would otherwise receive another key's value (Linux's
+   * immediate reuse of preallocated elements leaves that window open).
+   */
+  private copyInLockedIfLinked(e: number, hash: number, keyOff: number, src: number): boolean {
+    const g = this.readBegin(e, hash, keyOff);
+    if (g < 0) return false;
+    const v = e + this.valOff;
+    spinLock(this.i32, v + this.lockOff);
+    const live = this.unchanged(e, g);
+    if (live) this.copyValue(v, src);
+    spinUnlock(this.i32, v + this.lockOff);
+    return live;
   }
 
   private copyInLocked(e: number, src: number): void {
