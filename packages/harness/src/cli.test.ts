@@ -37,6 +37,8 @@ describe("bpfsim CLI", () => {
       expect(dis.out).toMatch(/r0 = 1\n.*r0 \+= 41\n.*exit/);
       const dis2 = await cli("disasm", join(dir, "prog.bin"), "--style", "conformance");
       expect(dis2.out).toBe("mov %r0, 1\nadd %r0, 41\nexit");
+      const notElf = await cli("disasm", join(dir, "prog.bin"), "--section", "xdp");
+      expect(notElf.code).toBe(2);
       const bad = await cli("asm", join(dir, "missing.s"));
       expect(bad.code).toBe(1);
       expect(bad.err).toMatch(/^bpfsim: cannot read/);

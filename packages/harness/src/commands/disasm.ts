@@ -1,5 +1,5 @@
 /**
- * `bpfsim disasm <in.bin|in.o[:section]> [--style llvm|conformance]`:
+ * `bpfsim disasm <in.bin|in.o[:section]> [--section name] [--style llvm|conformance]`:
  * disassembles raw instruction bytes or the executable sections of an ELF
  * object (all of them, or the one named after `:`). The llvm style
  * (default) matches `llvm-objdump -d`; the conformance style re-assembles
@@ -55,15 +55,17 @@ function execSections(file: Uint8Array): Section[] {
 export const disasmCommand: Command = {
   name: "disasm",
   summary: "disassemble instruction bytes or an ELF object's program sections",
-  usage: "disasm <in.bin|in.o[:section]> [--style llvm|conformance]",
+  usage: "disasm <in.bin|in.o[:section]> [--section name] [--style llvm|conformance]",
   async run(ctx) {
-    const args = parseArgs(ctx.argv, ["--style"]);
+    const args = parseArgs(ctx.argv, ["--style", "--section", "-j"]);
     if (args.positionals.length !== 1) throw new UsageError("give exactly one input file");
     const style = ((args.options.get("--style") as string | undefined) ?? "llvm") as DisasmStyle;
     if (style !== "llvm" && style !== "conformance") throw new UsageError(`unknown style '${style}'`);
     const spec = args.positionals[0]!;
     const m = /^(.*\.o):(.+)$/.exec(spec);
     const path = m ? m[1]! : spec;
+    // `file.o:xdp`, `--section xdp` or `-j xdp` (as llvm-objdump spells it).
+    const wanted = m?.[2] ?? ((args.options.get("--section") ?? args.options.get("-j")) as string | undefined);
     let file: Uint8Array;
     try {
       file = new Uint8Array(readFileSync(path));
@@ -72,9 +74,10 @@ export const disasmCommand: Command = {
     }
     const isElf = file.length >= 4 && file[0] === 0x7f && file[1] === 0x45 && file[2] === 0x4c && file[3] === 0x46;
     let sections: Section[] = isElf ? execSections(file) : [{ name: "", bytes: file }];
-    if (m) {
-      sections = sections.filter((s) => s.name === m[2]);
-      if (sections.length === 0) throw new Error(`no executable section '${m[2]}' in ${path}`);
+    if (wanted !== undefined) {
+      if (!isElf) throw new UsageError("--section needs an ELF object");
+      sections = sections.filter((s) => s.name === wanted);
+      if (sections.length === 0) throw new Error(`no executable section '${wanted}' in ${path}`);
     }
     for (const s of sections) {
       if (s.bytes.length % 8 !== 0) ctx.err(`bpfsim: ${s.name || path}: ${s.bytes.length % 8} trailing bytes ignored`);
