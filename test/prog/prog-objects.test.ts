@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import {
   BpfCmd, Kernel, MapType, ProgType, progInfo, setProgEngine, setStatsEnabled, setSysctlUnprivDisabled, progEngine,
 } from "@bpfsim/core";
-import { call, exit, ldMap, ldx, mov, movr, prog } from "./insns.js";
+import { call, exit, ldMap, ldx, mov, movr, prog, stx } from "./insns.js";
 
 function machine() {
   const k = Kernel.create({ ncpus: 2, size: 64 << 20 });
@@ -84,5 +84,20 @@ describe("program objects", () => {
     setProgEngine(k, "interpreter");
     expect(progEngine(k).name).toBe("interpreter");
     expect(() => setProgEngine(k, "nope" as "jit")).toThrow(/ENOENT/);
+  });
+
+  it("syscall programs: ctx_in is copied in and back out, only retval is reported", () => {
+    const { p } = machine();
+    const fd = p.bpf(BpfCmd.ProgLoad, {
+      progType: ProgType.Syscall, insns: prog(ldx(4, 2, 1, 0), mov(3, 42), stx(4, 1, 3, 4), movr(0, 2), exit()), license: "GPL",
+    });
+    expect(fd).toBeGreaterThan(0);
+    const ctxIn = new Uint8Array([7, 0, 0, 0, 0, 0, 0, 0]);
+    const a = { progFd: fd, ctxIn, retval: 0 };
+    expect(p.bpf(BpfCmd.ProgTestRun, a)).toBe(0);
+    expect(a.retval).toBe(7);
+    expect([...ctxIn]).toEqual([7, 0, 0, 0, 42, 0, 0, 0]);
+    expect(p.bpf(BpfCmd.ProgTestRun, { progFd: fd, ctxIn, repeat: 2 })).toBe(-22);
+    expect(p.bpf(BpfCmd.ProgTestRun, { progFd: fd, ctxIn, ctxOut: new Uint8Array(8) })).toBe(-22);
   });
 });

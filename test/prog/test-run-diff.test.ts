@@ -4,7 +4,7 @@
  * The generator only writes programs Linux's verifier accepts: straight-line
  * ALU (64- and 32-bit, immediates and registers, signed division, sign
  * extension, byte swaps) on initialised scalars, bounded stack use, and for
- * XDP packet loads and stores inside a bounds check. Each program runs on
+ * XDP and tc packet loads and stores inside a bounds check. Each program runs on
  * the kernel and on both bpfsim engines with the same packet; retval,
  * data_out and data_size_out must be equal. A program the kernel refuses is
  * reported and skipped.
@@ -71,6 +71,16 @@ const xdpGen: fc.Arbitrary<Gen> = fc.tuple(body(true), imm, imm, packet).map(([o
   ],
 }));
 
+/** tc: the same body, packet pointers from __sk_buff.data (76) and data_end (80); the retval is any u32. */
+const tcGen: fc.Arbitrary<Gen> = fc.tuple(body(true), imm, imm, packet).map(([ops, a, b, data]) => ({
+  data,
+  insns: [
+    movr(6, 1), ldx(4, 2, 6, 76), ldx(4, 3, 6, 80), movr(4, 2), addi(4, 16), jgtr(4, 3, ops.length + 5),
+    ldx(8, 7, 2, 0), ldx(4, 8, 2, 8), mov(9, a), mov(0, b),
+    ...ops, exit(), mov(0, 1), exit(),
+  ],
+}));
+
 const sockGen: fc.Arbitrary<Gen> = fc.tuple(body(false), imm, packet).map(([ops, a, data]) => ({
   data,
   insns: [ldx(4, 7, 1, 0), ldx(4, 8, 1, 16), ldx(4, 9, 1, 4), mov(0, a), ...ops, exit()],
@@ -95,6 +105,9 @@ function compare(type: number, g: Gen): void {
 describe.skipIf(!!kernelUnavailable)("BPF_PROG_TEST_RUN on generated programs, against the kernel", () => {
   it("XDP: retval, data_out and data_size_out", () => {
     fc.assert(fc.property(xdpGen, (g) => compare(ProgType.Xdp, g)), { numRuns: 60 });
+  });
+  it("tc: retval, data_out and data_size_out", () => {
+    fc.assert(fc.property(tcGen, (g) => compare(ProgType.SchedCls, g)), { numRuns: 40 });
   });
   it("socket filter: retval and data_out", () => {
     fc.assert(fc.property(sockGen, (g) => compare(ProgType.SocketFilter, g)), { numRuns: 60 });
