@@ -137,6 +137,14 @@ export interface MapOps {
    * -errno. Absent: the type cannot be mapped (ENOTSUPP).
    */
   mmapRegion?(m: MapHeaderView): { off: number; bytes: number } | number;
+  /**
+   * Syscall, any thread: the last user reference (fd or pin) is gone while
+   * programs may still hold the map (Linux's `map_release_uref`). The prog
+   * array clears its entries here unless BPF_F_PRESERVE_ELEMS, which is what
+   * breaks program -> prog array -> program cycles in Linux. Called by the
+   * object layer when usercnt drops to 0.
+   */
+  releaseUref?(m: MapHeaderView): void;
 }
 
 /** The batch commands a map type supports (see `MapOps.batchOps`). */

@@ -9,7 +9,9 @@
  * the type, and every later one must match (EINVAL), as Linux's
  * `bpf_prog_map_compatible`.
  *
- * References: an entry holds one reference on its program. Update swaps the
+ * References: an entry holds one reference on its program. When the last
+ * user reference (fd or pin) goes, the entries are cleared unless
+ * BPF_F_PRESERVE_ELEMS (`releaseUref`), as Linux does to break cycles. Update swaps the
  * entry with Atomics.exchange and then drops the old reference; delete
  * exchanges with 0. A CPU reading an entry (tail call) may see the old or
  * the new program; the compiled form it runs is a per-thread copy, so a
@@ -41,6 +43,16 @@ const entriesW = (m: MapHeaderView): number => m.arena.u32[m.privOff >> 2]! >> 2
 export function progArrayGet(m: MapHeaderView, index: number): number {
   if (index >>> 0 >= m.maxEntries) return -1;
   return (Atomics.load(m.arena.u32, entriesW(m) + (index >>> 0)) >>> 0) - 1;
+}
+
+/** Syscall: empty every entry, dropping the program references. */
+function clearEntries(m: MapHeaderView): void {
+  const k = kernelOf(m);
+  const w = entriesW(m);
+  for (let i = 0; i < m.maxEntries; i++) {
+    const e = Atomics.exchange(m.arena.u32, w + i, 0);
+    if (e !== 0) k?.objects.put(e - 1);
+  }
 }
 
 /**
@@ -75,14 +87,13 @@ export const progArrayMapOps: MapOps = {
   },
   // Syscall, last reference: drop every program reference, free storage.
   free(m: MapHeaderView): void {
-    const k = kernelOf(m);
-    const w = entriesW(m);
-    for (let i = 0; i < m.maxEntries; i++) {
-      const e = Atomics.exchange(m.arena.u32, w + i, 0);
-      if (e !== 0) k?.objects.put(e - 1);
-    }
-    m.arena.free(w << 2);
+    clearEntries(m);
+    m.arena.free(entriesW(m) << 2);
     m.arena.u32[m.privOff >> 2] = 0;
+  },
+  // Syscall: last fd or pin gone (prog_array_map_clear): entries go unless BPF_F_PRESERVE_ELEMS.
+  releaseUref(m: MapHeaderView): void {
+    if (!(m.flags & BPF_F_PRESERVE_ELEMS)) clearEntries(m);
   },
   open(m: MapHeaderView): MapImpl {
     const u32 = m.arena.u32;
