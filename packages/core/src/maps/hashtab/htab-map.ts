@@ -171,7 +171,10 @@ export class HtabMap extends HtabCore implements MapImpl {
   private update(keyOff: number, valueOff: number, flags: number, cpu: number, sys: boolean): number {
     const lockFlag = (flags & BPF_F_LOCK) !== 0;
     const allowLock = !this.percpu && !this.lru;
-    if ((allowLock ? flags & ~BPF_F_LOCK : flags) > BPF_EXIST || flags < 0) return -Errno.EINVAL;
+    // flags is a u64 in Linux; compare as unsigned so bit 31 is not a sign.
+    if ((allowLock ? (flags & ~BPF_F_LOCK) >>> 0 : flags >>> 0) > BPF_EXIST || flags < 0 || flags > 0xffffffff) {
+      return -Errno.EINVAL;
+    }
     if (lockFlag && this.lockOff < 0) return -Errno.EINVAL;
     if (this.lru) return this.percpu ? this.updateLruPercpu(keyOff, valueOff, flags, cpu, sys) : this.updateLru(keyOff, valueOff, flags, cpu);
     const hash = this.hash(keyOff);

@@ -151,3 +151,17 @@ describe("hash map: arena exhaustion", () => {
     m.destroy();
   });
 });
+
+describe("hash map: flags", () => {
+  it("rejects any unknown update flag bit, bit 31 included", () => {
+    for (const t of [MapType.Hash, MapType.PercpuHash, MapType.LruHash, MapType.LruPercpuHash]) {
+      const m = make({ mapType: t });
+      for (const f of [3, 8, 0x80000000, 0x80000004, 2 ** 32]) {
+        expect(m.impl.sysUpdateElem!(key(1), V, f)).toBe(-22);
+        expect(m.impl.updateElem!(key(1), V, f, 0)).toBe(-22);
+      }
+      expect(m.impl.count!()).toBe(0);
+      m.destroy();
+    }
+  });
+});
