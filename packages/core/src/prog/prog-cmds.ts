@@ -12,7 +12,7 @@ import { BpfError, Errno } from "../errno.js";
 import { BpfCmd } from "../uapi.js";
 import { registerObjectRelease, type Kernel } from "../kernel/kernel.js";
 import type { Process } from "../kernel/process.js";
-import { ObjKind } from "../kernel/layout.js";
+import { FMODE_CAN_WRITE, ObjKind } from "../kernel/layout.js";
 import type { MapElemAttr } from "../kernel/attr.js";
 import { mapUpdateElem } from "../kernel/map-cmds.js";
 import { registerInfoByFd } from "../kernel/obj-cmds.js";
@@ -37,9 +37,11 @@ function fdMapUpdate(proc: Process, a: MapElemAttr): number | undefined {
   bindProgArrayKernel(k);
   const slot = proc.fds.get(a.mapFd);
   if (slot < 0) return undefined;
+  const fmode = proc.fds.fmode;
   try {
     const h = k.mapBySlot(slot);
     if (!h?.impl.sysUpdateFdElem) return undefined;
+    if (!(fmode & FMODE_CAN_WRITE)) return -Errno.EPERM;
     if (!a.key || a.key.length < h.hdr.keySize || !a.value || a.value.length < 4) return -Errno.EFAULT;
     const fd = new DataView(a.value.buffer, a.value.byteOffset, 4).getInt32(0, true);
     const obj = proc.fds.get(fd);
