@@ -32,6 +32,8 @@ import "./commands.js";
 export interface KernelOptions extends ArenaOptions {
   /** Simulated (possible) CPUs: per-CPU maps have this many slots. */
   ncpus: number;
+  /** Same as `size`: arena bytes (default 256 MiB). */
+  arenaSize?: number;
   /** Object table capacity (maps + programs + links). Default 4096. */
   maxObjects?: number;
   /** Process table capacity. Default 256. */
@@ -82,7 +84,7 @@ export class Kernel {
     if (!Number.isInteger(opts.ncpus) || opts.ncpus < 1 || opts.ncpus > 1024) {
       throw new BpfError(Errno.EINVAL, `ncpus ${opts.ncpus} must be an integer in [1, 1024]`);
     }
-    const arena = Arena.create(opts);
+    const arena = Arena.create({ ...opts, size: opts.size ?? opts.arenaSize });
     const u32 = arena.u32;
     u32[rootW(R_NCPUS)] = opts.ncpus;
     if (ObjectTable.format(arena, opts.maxObjects ?? 4096) < 0) throw new BpfError(Errno.ENOMEM, "arena too small for the object table");

@@ -151,19 +151,17 @@ export function mapUpdateElem(proc: Process, fd: number, key: Buf, value: Buf, f
   const wa = h.hdr.word(M_WRITE_ACTIVE);
   Atomics.add(h.hdr.arena.u32, wa, 1);
   try {
-    {
-      if (!(sysPerms(h, fmode) & FMODE_CAN_WRITE)) return -Errno.EPERM;
-      if (flags & BPF_F_LOCK && !hasSpinLock(h)) return -Errno.EINVAL;
-      const vsize = sysValueSize(h);
-      const s = scratchFor(proc, h, vsize);
-      if (s < 0) return s;
-      const err = copyKeyIn(proc, h, key, s);
-      if (err) return err;
-      if (!value || value.length < vsize) return -Errno.EFAULT;
-      const vOff = s + roundUp8(h.hdr.keySize);
-      copyBytes(proc.kernel.arena.u8, vOff, value, 0, vsize);
-      return updateFrom(h, s, vOff, flags >>> 0);
-    }
+    if (!(sysPerms(h, fmode) & FMODE_CAN_WRITE)) return -Errno.EPERM;
+    if (flags & BPF_F_LOCK && !hasSpinLock(h)) return -Errno.EINVAL;
+    const vsize = sysValueSize(h);
+    const s = scratchFor(proc, h, vsize);
+    if (s < 0) return s;
+    const err = copyKeyIn(proc, h, key, s);
+    if (err) return err;
+    if (!value || value.length < vsize) return -Errno.EFAULT;
+    const vOff = s + roundUp8(h.hdr.keySize);
+    copyBytes(proc.kernel.arena.u8, vOff, value, 0, vsize);
+    return updateFrom(h, s, vOff, flags >>> 0);
   } finally {
     Atomics.sub(h.hdr.arena.u32, wa, 1);
     mapPut(proc, h, held);
@@ -179,14 +177,12 @@ export function mapDeleteElem(proc: Process, fd: number, key: Buf): number {
   const wa = h.hdr.word(M_WRITE_ACTIVE);
   Atomics.add(h.hdr.arena.u32, wa, 1);
   try {
-    {
-      if (!(sysPerms(h, fmode) & FMODE_CAN_WRITE)) return -Errno.EPERM;
-      const s = scratchFor(proc, h, 0);
-      if (s < 0) return s;
-      const err = copyKeyIn(proc, h, key, s);
-      if (err) return err;
-      return h.impl.deleteElem ? h.impl.deleteElem(s, 0) : -Errno.EINVAL;
-    }
+    if (!(sysPerms(h, fmode) & FMODE_CAN_WRITE)) return -Errno.EPERM;
+    const s = scratchFor(proc, h, 0);
+    if (s < 0) return s;
+    const err = copyKeyIn(proc, h, key, s);
+    if (err) return err;
+    return h.impl.deleteElem ? h.impl.deleteElem(s, 0) : -Errno.EINVAL;
   } finally {
     Atomics.sub(h.hdr.arena.u32, wa, 1);
     mapPut(proc, h, held);
@@ -232,23 +228,21 @@ export function mapLookupAndDeleteElem(proc: Process, fd: number, key: Buf, valu
   const wa = h.hdr.word(M_WRITE_ACTIVE);
   Atomics.add(h.hdr.arena.u32, wa, 1);
   try {
-    {
-      const perms = sysPerms(h, fmode);
-      if (!(perms & FMODE_CAN_READ) || !(perms & FMODE_CAN_WRITE)) return -Errno.EPERM;
-      if (flags & BPF_F_LOCK && !hasSpinLock(h)) return -Errno.EINVAL;
-      const vsize = sysValueSize(h);
-      const s = scratchFor(proc, h, vsize);
-      if (s < 0) return s;
-      let err = copyKeyIn(proc, h, key, s);
-      if (err) return err;
-      if (!h.impl.sysLookupAndDeleteElem) return -Errno.ENOTSUPP;
-      const vOff = s + roundUp8(h.hdr.keySize);
-      err = h.impl.sysLookupAndDeleteElem(s, vOff, flags);
-      if (err) return err;
-      if (!value || value.length < vsize) return -Errno.EFAULT;
-      copyBytes(value, 0, proc.kernel.arena.u8, vOff, vsize);
-      return 0;
-    }
+    const perms = sysPerms(h, fmode);
+    if (!(perms & FMODE_CAN_READ) || !(perms & FMODE_CAN_WRITE)) return -Errno.EPERM;
+    if (flags & BPF_F_LOCK && !hasSpinLock(h)) return -Errno.EINVAL;
+    const vsize = sysValueSize(h);
+    const s = scratchFor(proc, h, vsize);
+    if (s < 0) return s;
+    let err = copyKeyIn(proc, h, key, s);
+    if (err) return err;
+    if (!h.impl.sysLookupAndDeleteElem) return -Errno.ENOTSUPP;
+    const vOff = s + roundUp8(h.hdr.keySize);
+    err = h.impl.sysLookupAndDeleteElem(s, vOff, flags);
+    if (err) return err;
+    if (!value || value.length < vsize) return -Errno.EFAULT;
+    copyBytes(value, 0, proc.kernel.arena.u8, vOff, vsize);
+    return 0;
   } finally {
     Atomics.sub(h.hdr.arena.u32, wa, 1);
     mapPut(proc, h, held);
