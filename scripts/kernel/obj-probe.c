@@ -107,6 +107,18 @@ int main(int argc, char **argv)
 	P("lookup_stdout", bpf(BPF_MAP_LOOKUP_ELEM, &a));
 	a.map_fd = 99;
 	P("lookup_badfd", bpf(BPF_MAP_LOOKUP_ELEM, &a));
+	memset(&a, 0, sizeof(a)); a.info.bpf_fd = fd; a.info.info_len = 0; a.info.info = 0;
+	P("info_len0_null", bpf(BPF_OBJ_GET_INFO_BY_FD, &a));
+	k = 3;
+	memset(&a, 0, sizeof(a)); a.map_fd = fd; a.key = (uintptr_t)&k; a.value = 0;
+	P("lookup_null_value_present", bpf(BPF_MAP_LOOKUP_ELEM, &a));
+	k = 9;
+	P("lookup_null_value_missing", bpf(BPF_MAP_LOOKUP_ELEM, &a));
+	P("update_null_value", bpf(BPF_MAP_UPDATE_ELEM, &a));
+	a.key = 0;
+	P("lookup_null_key", bpf(BPF_MAP_LOOKUP_ELEM, &a));
+	memset(&a, 0, sizeof(a)); a.map_fd = fd; a.key = (uintptr_t)&k; a.next_key = 0;
+	P("next_null_nextkey", bpf(BPF_MAP_GET_NEXT_KEY, &a));
 	P("unknown_cmd", ({ union bpf_attr z = { 0 }; bpf(200, &z); }));
 	return 0;
 }

@@ -68,6 +68,22 @@ describe("processes and fds", () => {
   });
 });
 
+describe("user buffers", () => {
+  it("missing or short buffers are EFAULT, after the answers Linux gives first (probed)", () => {
+    const { p } = boot();
+    const fd = p.mapCreate(arr);
+    expect(p.bpf(BpfCmd.MapLookupElem, { mapFd: fd, key: u32(3), value: null })).toBe(-Errno.EFAULT);
+    expect(p.bpf(BpfCmd.MapLookupElem, { mapFd: fd, key: u32(9), value: null })).toBe(-Errno.ENOENT);
+    expect(p.bpf(BpfCmd.MapUpdateElem, { mapFd: fd, key: u32(9), value: null })).toBe(-Errno.EFAULT);
+    expect(p.bpf(BpfCmd.MapLookupElem, { mapFd: fd, key: null, value: new Uint8Array(8) })).toBe(-Errno.EFAULT);
+    expect(p.bpf(BpfCmd.MapLookupElem, { mapFd: fd, key: new Uint8Array(2), value: new Uint8Array(8) })).toBe(-Errno.EFAULT);
+    expect(p.bpf(BpfCmd.MapGetNextKey, { mapFd: fd, key: u32(9), nextKey: new Uint8Array(0) })).toBe(-Errno.EFAULT);
+    const info = { bpfFd: fd, info: new Uint8Array(0), infoLen: 0 };
+    expect(p.bpf(BpfCmd.ObjGetInfoByFd, info)).toBe(0);
+    expect(info.infoLen).toBe(0);
+  });
+});
+
 describe("fd fast path", () => {
   it("a reused fd number never reaches the old map or keeps the old access mode", () => {
     const { p } = boot();

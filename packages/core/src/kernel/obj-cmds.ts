@@ -143,8 +143,10 @@ export function objGetInfoByFd(proc: Process, a: InfoAttr): number {
       for (let i = size; i < len; i++) if (a.info[i] !== 0) return -Errno.E2BIG;
     }
     const n = Math.min(size, len);
-    if (!a.info || a.info.length < n) return -Errno.EFAULT;
-    a.info.set(full.subarray(0, n));
+    if (n > 0) {
+      if (!a.info || a.info.length < n) return -Errno.EFAULT;
+      a.info.set(full.subarray(0, n));
+    }
     a.infoLen = n;
     return 0;
   } finally {
