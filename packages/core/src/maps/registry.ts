@@ -12,6 +12,7 @@ import { perfEventArrayMapOps } from "./perf-event-array.js";
 import { progArrayMapOps } from "./prog-array.js";
 import { arrayMapOps } from "./array.js";
 import { percpuArrayMapOps } from "./percpu-array.js";
+import { lpmTrieMapOps } from "./lpm-trie.js";
 
 export const mapOpsByType: ReadonlyArray<MapOps | undefined> = (() => {
   const t: (MapOps | undefined)[] = [];
@@ -24,6 +25,7 @@ export const mapOpsByType: ReadonlyArray<MapOps | undefined> = (() => {
   t[3 /* MapType.ProgArray */] = progArrayMapOps;
   t[2 /* MapType.Array */] = arrayMapOps;
   t[6 /* MapType.PercpuArray */] = percpuArrayMapOps;
+  t[11 /* MapType.LpmTrie */] = lpmTrieMapOps;
   return t;
 })();
 

@@ -1,0 +1,491 @@
+/**
+ * BPF_MAP_TYPE_LPM_TRIE (11): longest-prefix match (kernel/bpf/lpm_trie.c).
+ *
+ * Keys are `struct bpf_lpm_trie_key_u8 { u32 prefixlen; u8 data[]; }`, data
+ * in network order, compared bit by bit from the most significant bit of
+ * data[0]. The trie is a binary, path-compressed Patricia tree: a node may
+ * skip bits, and an intermediate node (IM) exists only to hold two children
+ * whose prefixes diverge. Example with 8-bit data:
+ *
+ *   insert 192.168.0.0/16 (value 1), 192.168.0.0/24 (2), 192.168.1.0/24 (3),
+ *   192.168.128.0/24 (4):
+ *
+ *                        +----------------+
+ *                        | 192.168.0.0/16 |  (1)
+ *                        +----------------+
+ *                      bit 16 = 0 |      \ bit 16 = 1
+ *                   +---------------+   +------------------+
+ *                   | 192.168.0.0/23|   | 192.168.128.0/24 |  (4)
+ *                   |   (IM node)   |   +------------------+
+ *                   +---------------+
+ *           bit 23 = 0 /         \ bit 23 = 1
+ *       +----------------+   +----------------+
+ *       | 192.168.0.0/24 |   | 192.168.1.0/24 |
+ *       +----------------+   +----------------+
+ *              (2)                  (3)
+ *
+ *   lookup 192.168.1.1/32 walks /16 (candidate), IM /23, /24 (match) -> 3;
+ *   lookup 192.168.2.1/32 fails below /16 and returns 1.
+ *   get_next_key walks in postorder: 0.0/24, 1.0/24, 128.0/24, 0.0/16.
+ *
+ * Node layout in the arena (one size per map, 8-aligned):
+ *
+ *   +0  child[0]   u32  node offset or 0
+ *   +4  child[1]   u32
+ *   +8  prefixlen  u32
+ *   +12 flags      u32  NODE_IM = 1: intermediate, holds no value
+ *   +16 link       u32  next node on the free list (removed nodes only)
+ *   +24 data[dataSize]  the key's data as the user gave it (bits past
+ *                       prefixlen included: get_next_key returns them)
+ *   +24+roundUp8(dataSize) value[valueSize]
+ *
+ * Private words: p0 trie lock, p1 root, p2 n_entries, p3 owner,
+ * p4/p5/p6 free list head, tail, length.
+ *
+ * Locking: program and syscall lookups take no lock; they follow child
+ * words with Atomics.load. Updates and deletes run under the one trie lock
+ * (Linux too has one spinlock per trie). A new node is filled completely
+ * before the single Atomics.store that links it, so a reader sees the old
+ * subtree or the new one. An update of an existing prefix writes a new node
+ * and swaps it in, so a reader never sees a half-written value.
+ *
+ * Reclamation (the RCU grace period of Linux, approximated): nodes are
+ * type-stable. A removed node goes to the tail of this map's FIFO free list
+ * and is reused only once more than REUSE_DELAY nodes are queued behind
+ * it; until then new nodes come from the arena. A reader standing on a
+ * removed node therefore keeps seeing intact contents for a long while, and
+ * even on reuse it stays inside this map's nodes; the walk is bounded by
+ * max_prefixlen + 1 steps, so it always ends. Nodes go back to the arena
+ * only when the map is freed.
+ *
+ * Context: lookupElem from programs on any CPU (and syscall); updateElem and
+ * deleteElem from programs or syscall; getNextKey from syscall.
+ */
+import { Errno } from "../errno.js";
+import { spinLock, spinUnlock } from "../memory/spin-lock.js";
+import {
+  BPF_EXIST, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG,
+  BPF_NOEXIST,
+} from "../uapi.js";
+import { roundUp8, type MapAttr, type MapHeaderView, type MapImpl, type MapOps } from "./map-ops.js";
+
+/** LPM_DATA_SIZE_MAX: 256 bytes of data (2048-bit prefixes). */
+export const LPM_DATA_SIZE_MAX = 256;
+/** LPM_VAL_SIZE_MAX on Linux 6.18 x86-64 (KMALLOC_MAX_SIZE - 256 - sizeof(struct lpm_trie_node)), probed. */
+export const LPM_VAL_SIZE_MAX = 4194024;
+const LPM_CREATE_FLAG_MASK =
+  BPF_F_NO_PREALLOC | BPF_F_NUMA_NODE | BPF_F_RDONLY | BPF_F_WRONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG;
+
+const N_CHILD0 = 0;
+const N_PREFIXLEN = 8;
+const N_FLAGS = 12;
+const N_LINK = 16;
+const N_DATA = 24;
+const NODE_IM = 1;
+
+const P_LOCK = 0;
+const P_ROOT = 1;
+const P_COUNT = 2;
+const P_OWNER = 3;
+const P_FREE_HEAD = 4;
+const P_FREE_TAIL = 5;
+const P_FREE_LEN = 6;
+
+/** Removed nodes queued before the oldest one may be reused. */
+const REUSE_DELAY = 256;
+
+class LpmTrie implements MapImpl {
+  private readonly u8: Uint8Array;
+  private readonly u32: Uint32Array;
+  private readonly i32: Int32Array;
+  private readonly w: number;
+  private readonly dataSize: number;
+  private readonly maxPrefixlen: number;
+  private readonly valOff: number;
+  private readonly nodeSize: number;
+
+  constructor(private readonly m: MapHeaderView) {
+    this.u8 = m.arena.u8;
+    this.u32 = m.arena.u32;
+    this.i32 = m.arena.i32;
+    this.w = m.privOff >>> 2;
+    this.dataSize = m.keySize - 4;
+    this.maxPrefixlen = this.dataSize * 8;
+    this.valOff = N_DATA + roundUp8(this.dataSize);
+    this.nodeSize = this.valOff + roundUp8(m.valueSize);
+  }
+
+  // ---- bit helpers (any context) ---------------------------------------------
+
+  private keyPrefixlen(keyOff: number): number {
+    return this.m.arena.dv.getUint32(keyOff, true);
+  }
+
+  /** extract_bit(): bit `i` of the data at `dataOff`, MSB first. */
+  private bit(dataOff: number, i: number): number {
+    return (this.u8[dataOff + (i >>> 3)]! >>> (7 - (i & 7))) & 1;
+  }
+
+  /** longest_prefix_match(): bits the node and the key share, up to the shorter prefix. */
+  private matchLen(node: number, keyOff: number, keyPlen: number): number {
+    const limit = Math.min(this.u32[(node + N_PREFIXLEN) >>> 2]!, keyPlen);
+    const a = node + N_DATA;
+    const b = keyOff + 4;
+    let n = 0;
+    for (let i = 0; n < limit; i++) {
+      const x = this.u8[a + i]! ^ this.u8[b + i]!;
+      if (x !== 0) {
+        n += Math.clz32(x) - 24;
+        break;
+      }
+      n += 8;
+    }
+    return Math.min(n, limit);
+  }
+
+  private child(node: number, b: number): number {
+    return Atomics.load(this.u32, ((node + N_CHILD0) >>> 2) + b);
+  }
+
+  private plen(node: number): number {
+    return this.u32[(node + N_PREFIXLEN) >>> 2]!;
+  }
+
+  private isIm(node: number): boolean {
+    return (Atomics.load(this.u32, (node + N_FLAGS) >>> 2) & NODE_IM) !== 0;
+  }
+
+  // ---- lookup: program or syscall, no lock -------------------------------------
+
+  /** trie_lookup_elem(): the value of the longest stored prefix of the key, or 0. */
+  lookupElem(keyOff: number): number {
+    const keyPlen = this.keyPrefixlen(keyOff);
+    if (keyPlen > this.maxPrefixlen) return 0;
+    let found = 0;
+    let node = Atomics.load(this.u32, this.w + P_ROOT);
+    // Each step of a consistent trie lengthens the prefix; the bound only
+    // matters for a reader racing with node reuse.
+    for (let steps = 0; node !== 0 && steps <= this.maxPrefixlen; steps++) {
+      const ml = this.matchLen(node, keyOff, keyPlen);
+      const np = this.plen(node);
+      if (ml === this.maxPrefixlen) {
+        found = node;
+        break;
+      }
+      if (ml < np) break;
+      if (!this.isIm(node)) found = node;
+      if (np >= this.maxPrefixlen) break;
+      node = this.child(node, this.bit(keyOff + 4, np));
+    }
+    return found === 0 ? 0 : found + this.valOff;
+  }
+
+  // ---- writers: program or syscall, under the trie lock ---------------------
+
+  private lock(): void {
+    spinLock(this.i32, (this.w + P_LOCK) << 2);
+  }
+
+  private unlock(): void {
+    spinUnlock(this.i32, (this.w + P_LOCK) << 2);
+  }
+
+  /** A node from the free list (if enough are queued) or the arena. 0 when out of memory. Lock held. */
+  private allocNode(): number {
+    const u32 = this.u32;
+    const w = this.w;
+    let n = 0;
+    if (u32[w + P_FREE_LEN]! > REUSE_DELAY) {
+      n = u32[w + P_FREE_HEAD]!;
+      u32[w + P_FREE_HEAD] = u32[(n + N_LINK) >>> 2]!;
+      if (u32[w + P_FREE_HEAD] === 0) u32[w + P_FREE_TAIL] = 0;
+      u32[w + P_FREE_LEN]!--;
+    } else {
+      const off = this.m.arena.alloc(this.nodeSize, u32[w + P_OWNER]!);
+      if (off < 0) return 0;
+      n = off;
+    }
+    return n;
+  }
+
+  /**
+   * Queue a removed node for late reuse. Lock held. Its child words are
+   * left as they were, so a reader standing on it can still walk on.
+   */
+  private freeNode(n: number): void {
+    const u32 = this.u32;
+    const w = this.w;
+    u32[(n + N_LINK) >>> 2] = 0;
+    const tail = u32[w + P_FREE_TAIL]!;
+    if (tail === 0) u32[w + P_FREE_HEAD] = n;
+    else u32[(tail + N_LINK) >>> 2] = n;
+    u32[w + P_FREE_TAIL] = n;
+    u32[w + P_FREE_LEN]!++;
+  }
+
+  /** Fill a fresh node; unlinked, so plain stores. */
+  private initNode(n: number, plen: number, flags: number, dataOff: number, valueOff: number): void {
+    const u32 = this.u32;
+    u32[(n + N_CHILD0) >>> 2] = 0;
+    u32[((n + N_CHILD0) >>> 2) + 1] = 0;
+    u32[(n + N_PREFIXLEN) >>> 2] = plen;
+    u32[(n + N_FLAGS) >>> 2] = flags;
+    this.u8.copyWithin(n + N_DATA, dataOff, dataOff + this.dataSize);
+    if (valueOff !== 0) this.u8.copyWithin(n + this.valOff, valueOff, valueOff + this.m.valueSize);
+  }
+
+  /** trie_check_add_elem(): ENOENT for BPF_EXIST, ENOSPC when full; else counts the element. */
+  private checkAdd(flags: number): number {
+    if (flags === BPF_EXIST) return -Errno.ENOENT;
+    const c = this.w + P_COUNT;
+    if (this.u32[c]! >= this.m.maxEntries) return -Errno.ENOSPC;
+    Atomics.add(this.u32, c, 1);
+    return 0;
+  }
+
+  /** trie_update_elem(). 0 or -errno; a failure changes nothing. */
+  updateElem(keyOff: number, valueOff: number, flags: number): number {
+    if (flags >>> 0 > BPF_EXIST) return -Errno.EINVAL;
+    const keyPlen = this.keyPrefixlen(keyOff);
+    if (keyPlen > this.maxPrefixlen) return -Errno.EINVAL;
+    this.lock();
+    try {
+      return this.updateLocked(keyOff, keyPlen, valueOff, flags);
+    } finally {
+      this.unlock();
+    }
+  }
+
+  private updateLocked(keyOff: number, keyPlen: number, valueOff: number, flags: number): number {
+    const u32 = this.u32;
+    const kdata = keyOff + 4;
+    // Find the slot (a root or child word) where the key belongs.
+    let slotW = this.w + P_ROOT;
+    let node = u32[slotW]!;
+    let ml = 0;
+    while (node !== 0) {
+      ml = this.matchLen(node, keyOff, keyPlen);
+      const np = this.plen(node);
+      if (np !== ml || np === keyPlen) break;
+      slotW = ((node + N_CHILD0) >>> 2) + this.bit(kdata, np);
+      node = u32[slotW]!;
+    }
+    const fresh = this.allocNode();
+    if (fresh === 0) return -Errno.ENOMEM;
+    this.initNode(fresh, keyPlen, 0, kdata, valueOff);
+    const fail = (e: number): number => {
+      this.freeNode(fresh);
+      return e;
+    };
+    if (node === 0) {
+      const e = this.checkAdd(flags);
+      if (e) return fail(e);
+      Atomics.store(u32, slotW, fresh);
+      return 0;
+    }
+    if (this.plen(node) === ml) {
+      // Same prefix: replace the node (a value) or fill an intermediate one.
+      if (!this.isIm(node)) {
+        if (flags === BPF_NOEXIST) return fail(-Errno.EEXIST);
+      } else {
+        const e = this.checkAdd(flags);
+        if (e) return fail(e);
+      }
+      u32[(fresh + N_CHILD0) >>> 2] = this.child(node, 0);
+      u32[((fresh + N_CHILD0) >>> 2) + 1] = this.child(node, 1);
+      Atomics.store(u32, slotW, fresh);
+      this.freeNode(node);
+      return 0;
+    }
+    const e = this.checkAdd(flags);
+    if (e) return fail(e);
+    if (ml === keyPlen) {
+      // The new prefix contains the node's: insert it as the node's parent.
+      u32[((fresh + N_CHILD0) >>> 2) + this.bit(node + N_DATA, ml)] = node;
+      Atomics.store(u32, slotW, fresh);
+      return 0;
+    }
+    // The prefixes diverge at bit `ml`: an intermediate node holds both.
+    const im = this.allocNode();
+    if (im === 0) {
+      Atomics.sub(u32, this.w + P_COUNT, 1);
+      return fail(-Errno.ENOMEM);
+    }
+    this.initNode(im, ml, NODE_IM, node + N_DATA, 0);
+    const newBit = this.bit(kdata, ml);
+    u32[((im + N_CHILD0) >>> 2) + newBit] = fresh;
+    u32[((im + N_CHILD0) >>> 2) + (newBit ^ 1)] = node;
+    Atomics.store(u32, slotW, im);
+    return 0;
+  }
+
+  /** trie_delete_elem(). 0, -ENOENT, -EINVAL. */
+  deleteElem(keyOff: number): number {
+    const keyPlen = this.keyPrefixlen(keyOff);
+    if (keyPlen > this.maxPrefixlen) return -Errno.EINVAL;
+    this.lock();
+    try {
+      return this.deleteLocked(keyOff, keyPlen);
+    } finally {
+      this.unlock();
+    }
+  }
+
+  private deleteLocked(keyOff: number, keyPlen: number): number {
+    const u32 = this.u32;
+    let trimW = this.w + P_ROOT;
+    let trim2W = trimW;
+    let parent = 0;
+    let node = u32[trimW]!;
+    let ml = 0;
+    while (node !== 0) {
+      ml = this.matchLen(node, keyOff, keyPlen);
+      const np = this.plen(node);
+      if (np !== ml || np === keyPlen) break;
+      parent = node;
+      trim2W = trimW;
+      trimW = ((node + N_CHILD0) >>> 2) + this.bit(keyOff + 4, np);
+      node = u32[trimW]!;
+    }
+    if (node === 0 || this.plen(node) !== keyPlen || this.plen(node) !== ml || this.isIm(node)) return -Errno.ENOENT;
+    Atomics.sub(u32, this.w + P_COUNT, 1);
+    const c0 = this.child(node, 0);
+    const c1 = this.child(node, 1);
+    if (c0 !== 0 && c1 !== 0) {
+      // Two children: the node stays as an intermediate one.
+      Atomics.or(u32, (node + N_FLAGS) >>> 2, NODE_IM);
+      return 0;
+    }
+    if (parent !== 0 && this.isIm(parent) && c0 === 0 && c1 === 0) {
+      // A leaf under an intermediate node: promote its sibling, drop both.
+      const sibling = this.child(parent, this.child(parent, 0) === node ? 1 : 0);
+      Atomics.store(u32, trim2W, sibling);
+      this.freeNode(parent);
+      this.freeNode(node);
+      return 0;
+    }
+    Atomics.store(u32, trimW, c0 !== 0 ? c0 : c1);
+    this.freeNode(node);
+    return 0;
+  }
+
+  // ---- iteration: syscall -------------------------------------------------------
+
+  private writeKey(node: number, outOff: number): void {
+    this.m.arena.dv.setUint32(outOff, this.plen(node), true);
+    this.u8.copyWithin(outOff + 4, node + N_DATA, node + N_DATA + this.dataSize);
+  }
+
+  /** Leftmost value node under `root` in postorder; never 0 for a non-empty subtree. */
+  private leftmost(root: number): number {
+    let next = 0;
+    let node = root;
+    while (node !== 0) {
+      if (this.isIm(node)) {
+        node = this.child(node, 0);
+      } else {
+        next = node;
+        node = this.child(node, 0);
+        if (node === 0) node = this.child(next, 1);
+      }
+    }
+    return next;
+  }
+
+  /** trie_get_next_key(): postorder, more specific prefixes first; an unknown key restarts at the first. */
+  getNextKey(keyOff: number, nextKeyOff: number): number {
+    const root = Atomics.load(this.u32, this.w + P_ROOT);
+    if (root === 0) return -Errno.ENOENT;
+    const keyPlen = keyOff === 0 ? 0 : this.keyPrefixlen(keyOff);
+    if (keyOff === 0 || keyPlen > this.maxPrefixlen) {
+      this.writeKey(this.leftmost(root), nextKeyOff);
+      return 0;
+    }
+    const stack: number[] = [];
+    let node = root;
+    let ml = 0;
+    while (node !== 0 && stack.length <= this.maxPrefixlen) {
+      stack.push(node);
+      ml = this.matchLen(node, keyOff, keyPlen);
+      const np = this.plen(node);
+      if (np !== ml || np === keyPlen) break;
+      node = this.child(node, this.bit(keyOff + 4, np));
+    }
+    if (node === 0 || this.plen(node) !== ml || this.isIm(node)) {
+      this.writeKey(this.leftmost(root), nextKeyOff);
+      return 0;
+    }
+    let sp = stack.length - 1;
+    node = stack[sp]!;
+    while (sp > 0) {
+      const parent = stack[sp - 1]!;
+      if (this.child(parent, 0) === node) {
+        const right = this.child(parent, 1);
+        if (right !== 0) {
+          this.writeKey(this.leftmost(right), nextKeyOff);
+          return 0;
+        }
+      }
+      if (!this.isIm(parent)) {
+        this.writeKey(parent, nextKeyOff);
+        return 0;
+      }
+      node = parent;
+      sp--;
+    }
+    return -Errno.ENOENT;
+  }
+
+  /** Lookup-and-delete is not an LPM operation (ENOTSUPP, as Linux). */
+  sysLookupAndDeleteElem(): number {
+    return -Errno.ENOTSUPP;
+  }
+
+  count(): number {
+    return Atomics.load(this.u32, this.w + P_COUNT);
+  }
+
+  /** Syscall (map free, no other user): every node, linked or queued for reuse. */
+  allNodes(): number[] {
+    const out: number[] = [];
+    const walk = (n: number): void => {
+      if (n === 0) return;
+      out.push(n);
+      walk(this.child(n, 0));
+      walk(this.child(n, 1));
+    };
+    walk(this.u32[this.w + P_ROOT]!);
+    for (let n = this.u32[this.w + P_FREE_HEAD]!; n !== 0; n = this.u32[(n + N_LINK) >>> 2]!) out.push(n);
+    return out;
+  }
+}
+
+/** trie_alloc()'s attribute checks: all EINVAL. */
+function lpmAllocCheck(attr: MapAttr): number {
+  const f = attr.mapFlags;
+  if (attr.maxEntries === 0 || !(f & BPF_F_NO_PREALLOC) || (f & ~LPM_CREATE_FLAG_MASK) !== 0 ||
+    (f & BPF_F_RDONLY_PROG && f & BPF_F_WRONLY_PROG) || attr.keySize < 5 || attr.keySize > 4 + LPM_DATA_SIZE_MAX ||
+    attr.valueSize < 1 || attr.valueSize > LPM_VAL_SIZE_MAX) {
+    return -Errno.EINVAL;
+  }
+  return 0;
+}
+
+export const lpmTrieMapOps: MapOps = {
+  allocCheck: (attr) => lpmAllocCheck(attr),
+  /** The trie header; nodes are charged to the owner as they are allocated (Linux counts them dynamically). */
+  memUsage: () => 256,
+  alloc(m: MapHeaderView, owner: number): number {
+    const w = m.privOff >>> 2;
+    m.arena.u32.fill(0, w, w + 8);
+    m.arena.u32[w + P_OWNER] = owner;
+    return 0;
+  },
+  free(m: MapHeaderView): void {
+    const t = new LpmTrie(m);
+    for (const n of t.allNodes()) m.arena.free(n);
+    const w = m.privOff >>> 2;
+    m.arena.u32.fill(0, w, w + 8);
+  },
+  open: (m) => new LpmTrie(m),
+};
