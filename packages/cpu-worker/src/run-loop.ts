@@ -39,6 +39,10 @@ import {
   HOOK_MAX_PROGS,
   HookType,
   ProgramFault,
+  BpfError,
+  Errno,
+  InterpreterProgram,
+  type VmState,
   ER_CAPACITY,
   ER_HEAD,
   ER_SLOTS,
@@ -81,7 +85,7 @@ export interface CpuRunnerOptions {
   resolveProgram(id: number): CompiledProgram | undefined;
 }
 
-interface HookEntry {
+export interface HookEntry {
   seq: number;
   type: HookType;
   target: number;
@@ -89,6 +93,11 @@ interface HookEntry {
   /** Running totals for this CPU's counter row. */
   counters: Float64Array;
   dirty: boolean;
+}
+
+/** r0 as the signed 32-bit value hooks interpret; small results convert without allocating. */
+export function toInt32(r0: bigint): number {
+  return r0 < 0x80000000n ? Number(r0) : Number(BigInt.asIntN(32, r0));
 }
 
 const XDP_ABORTED = 0;
@@ -162,23 +171,85 @@ export class CpuRunner {
    * burst of n takes n steps). Returns false if the ring is empty.
    */
   step(): boolean {
-    const { arena, ringOff } = this.o;
-    const rw = ringOff >> 2;
     if (this.pending() === 0) return false;
-    const head = Atomics.load(arena.i32, rw + (ER_HEAD >> 2)) >>> 0;
-    const mask = arena.u32[rw + (ER_CAPACITY >> 2)]! - 1;
-    const s = ringOff + ER_SLOTS + (head & mask) * arena.u32[rw + (ER_SLOT_BYTES >> 2)]!;
-    if (this.burstLeft === 0) this.burstLeft = arena.u32[(s + EV_REPEAT) >> 2]! || 1;
+    const s = this.headSlot();
     this.deliver(s, 1);
     this.totals[CS_DELIVERIES] += 1;
-    if (--this.burstLeft === 0) {
-      Atomics.store(arena.i32, rw + (ER_HEAD >> 2), (head + 1) | 0);
-      this.totals[CS_SLOTS] += 1;
-      this.totals[CS_BATCHES] += 1;
-      // Publish counters when the ring runs dry (and every 256 slots), not per step.
-      if (this.pending() === 0 || (this.totals[CS_SLOTS]! & 255) === 0) this.flush();
-    }
+    this.endDelivery();
     return true;
+  }
+
+  /**
+   * Stepped mode at instruction granularity (interpreter programs only):
+   * execute one eBPF instruction of the delivery in progress on this CPU,
+   * starting the next delivery when none is. Helper calls run whole inside
+   * one step. Returns false if there is nothing to do.
+   */
+  stepInsn(): boolean {
+    let cur = this.cur;
+    if (!cur) {
+      if (this.pending() === 0) return false;
+      const s = this.headSlot();
+      const h = this.hook(this.o.arena.u32[(s + EV_HOOK) >> 2]!);
+      this.totals[CS_DELIVERIES] += 1;
+      if (!this.begin(h, 1)) {
+        this.endDelivery();
+        return true;
+      }
+      const progs = h.progs;
+      cur = this.cur = { h, progs, i: 0, ctx: this.prepare(h, s), len: this.o.arena.u32[(s + EV_DATA_LEN) >> 2]!, st: undefined, prog: undefined };
+      this.startProg(cur);
+    }
+    let ret: number | undefined;
+    try {
+      const r = cur.prog!.step(cur.st!, this.o.cpuCtx, 1);
+      if (r.done) ret = toInt32(r.r0);
+    } catch (e) {
+      ret = this.fault(cur.h, e);
+    }
+    if (ret === undefined) return true;
+    if (this.settle(cur.h, cur.i, cur.progs.length, ret, cur.len)) {
+      cur.i++;
+      this.startProg(cur);
+      return true;
+    }
+    this.cur = undefined;
+    this.endDelivery();
+    return true;
+  }
+
+  private cur: { h: HookEntry; progs: CompiledProgram[]; i: number; ctx: bigint; len: number; st: VmState | undefined; prog: InterpreterProgram | undefined } | undefined;
+
+  private startProg(cur: NonNullable<CpuRunner["cur"]>): void {
+    const p = cur.progs[cur.i];
+    if (!(p instanceof InterpreterProgram)) throw new BpfError(Errno.EINVAL, "instruction-level stepping needs the interpreter engine");
+    this.o.cpuCtx.tailCalls = 0;
+    cur.h.counters[HC_RUNS] += 1;
+    this.totals[CS_RUNS] += 1;
+    cur.prog = p;
+    cur.st = p.start(cur.ctx, this.o.cpuCtx);
+  }
+
+  /** Offset of the slot at the head of the ring; a new burst starts its countdown. */
+  private headSlot(): number {
+    const { arena, ringOff } = this.o;
+    const rw = ringOff >> 2;
+    const head = Atomics.load(arena.i32, rw + (ER_HEAD >> 2)) >>> 0;
+    const s = ringOff + ER_SLOTS + (head & (arena.u32[rw + (ER_CAPACITY >> 2)]! - 1)) * arena.u32[rw + (ER_SLOT_BYTES >> 2)]!;
+    if (this.burstLeft === 0) this.burstLeft = arena.u32[(s + EV_REPEAT) >> 2]! || 1;
+    return s;
+  }
+
+  /** One delivery of the head slot is done: release the slot after its last repetition. */
+  private endDelivery(): void {
+    if (--this.burstLeft !== 0) return;
+    const { arena, ringOff } = this.o;
+    const hw = (ringOff >> 2) + (ER_HEAD >> 2);
+    Atomics.store(arena.i32, hw, (Atomics.load(arena.i32, hw) + 1) | 0);
+    this.totals[CS_SLOTS] += 1;
+    this.totals[CS_BATCHES] += 1;
+    // Publish counters when the ring runs dry (and every 256 slots), not per step.
+    if (this.pending() === 0 || (this.totals[CS_SLOTS]! & 255) === 0) this.flush();
   }
 
   /** The hook entry, re-read when its generation changed (seqlock, hook-table.ts). */
@@ -209,82 +280,112 @@ export class CpuRunner {
 
   /** Run the hook's programs `rep` times on the event in slot `s`. */
   private deliver(s: number, rep: number): void {
-    const { arena, ctxOff, cpuCtx } = this.o;
-    const u32 = arena.u32;
-    const h = this.hook(u32[(s + EV_HOOK) >> 2]!);
+    const h = this.hook(this.o.arena.u32[(s + EV_HOOK) >> 2]!);
+    if (!this.begin(h, rep)) return;
+    const progs = h.progs;
+    const len = this.o.arena.u32[(s + EV_DATA_LEN) >> 2]!;
+    for (let r = 0; r < rep; r++) {
+      const ctx = this.prepare(h, s);
+      for (let i = 0; ; i++) if (!this.settle(h, i, progs.length, this.runOne(progs[i]!, ctx, h), len)) break;
+    }
+  }
+
+  /**
+   * Count `rep` deliveries to hook `h`; false when no program is attached
+   * (the events are counted as HC_NO_PROG and nothing runs).
+   */
+  begin(h: HookEntry, rep: number): boolean {
     const c = h.counters;
     h.dirty = true;
     c[HC_EVENTS] += rep;
-    const progs = h.progs;
-    const np = progs.length;
-    if (np === 0) {
-      c[HC_NO_PROG] += rep;
-      return;
-    }
+    if (h.progs.length > 0) return true;
+    c[HC_NO_PROG] += rep;
+    return false;
+  }
+
+  /** The context for one delivery of slot `s` to hook `h`, built in place; returns r1. */
+  prepare(h: HookEntry, s: number): bigint {
+    const { arena, ctxOff } = this.o;
+    const u32 = arena.u32;
     const len = u32[(s + EV_DATA_LEN) >> 2]!;
     const dataOff = s + EV_HDR_BYTES;
     // Packets: arg0 = rx queue (low word) | RSS hash (high word).
     const arg0 = u32[(s + EV_ARG0) >> 2]!;
-    const arg0hi = u32[(s + EV_ARG0 + 4) >> 2]!;
-    const type = h.type;
-    let ctx = this.ctxBig;
-    for (let r = 0; r < rep; r++) {
-      switch (type) {
-        case HookType.Xdp: {
-          buildXdpMd(arena, ctxOff, dataOff, len, h.target, arg0);
-          const act = this.runOne(progs[0]!, ctx, h, XDP_ABORTED);
-          c[HC_ACTION + (act >>> 0 <= 4 ? act : XDP_ABORTED)] += 1;
-          break;
-        }
-        case HookType.TcIngress:
-        case HookType.TcEgress: {
-          buildSkBuff(arena, ctxOff, dataOff, len, h.target, arg0, arg0hi);
-          let act = TCX_NEXT;
-          for (let i = 0; i < np && act === TCX_NEXT; i++) act = this.runOne(progs[i]!, ctx, h, TC_ACT_SHOT);
-          // All programs said "next": the packet passes (TC_ACT_OK), as tcx does.
-          if (act === TCX_NEXT) act = 0;
-          c[HC_ACTION + 1 + (act >= -1 && act <= 7 ? act : TC_ACT_SHOT)] += 1;
-          break;
-        }
-        case HookType.SocketFilter: {
-          buildSkBuff(arena, ctxOff, dataOff, len, h.target, 0, arg0hi);
-          // One filter per socket (SO_ATTACH_BPF replaces); r0 = bytes to keep.
-          const keep = Math.min(this.runOne(progs[0]!, ctx, h, 0) >>> 0, len);
-          c[HC_ACTION + (keep === 0 ? 0 : 1)] += 1;
-          c[HC_BYTES_KEPT] += keep;
-          if (keep > 0 && keep < len) c[HC_TRUNCATED] += 1;
-          break;
-        }
-        default: {
-          // Tracing hooks: the payload is the context (pt_regs, record, args,
-          // bpf_perf_event_data); every program runs, r0 is only counted.
-          ctx = BigInt(dataOff);
-          for (let i = 0; i < np; i++) {
-            const ret = this.runOne(progs[i]!, ctx, h, 0);
-            c[HC_ACTION + (ret === 0 ? 0 : 1)] += 1;
-          }
-        }
-      }
+    switch (h.type) {
+      case HookType.Xdp:
+        buildXdpMd(arena, ctxOff, dataOff, len, h.target, arg0);
+        return this.ctxBig;
+      case HookType.TcIngress:
+      case HookType.TcEgress:
+        buildSkBuff(arena, ctxOff, dataOff, len, h.target, arg0, u32[(s + EV_ARG0 + 4) >> 2]!);
+        return this.ctxBig;
+      case HookType.SocketFilter:
+        buildSkBuff(arena, ctxOff, dataOff, len, h.target, 0, u32[(s + EV_ARG0 + 4) >> 2]!);
+        return this.ctxBig;
+      default:
+        // Tracing hooks: the payload is the context (pt_regs, record, args, bpf_perf_event_data).
+        return BigInt(dataOff);
     }
   }
 
-  /** Run one program; a fault counts and yields `onFault` (Linux treats an aborted XDP run as XDP_ABORTED). */
-  private runOne(p: CompiledProgram, ctx: bigint, h: HookEntry, onFault: number): number {
+  /**
+   * Program `i` of the `np` programs of hook `h` returned `ret` on a
+   * `len`-byte event: record the result; true if program i + 1 runs next.
+   *  - XDP: one program; its action is counted (above XDP_REDIRECT: aborted).
+   *  - tc: programs run in order while they return TCX_NEXT; all "next" = TC_ACT_OK.
+   *  - socket filter: one filter; r0 is the number of bytes kept.
+   *  - tracing: every program runs; r0 is only counted (0 or not).
+   */
+  settle(h: HookEntry, i: number, np: number, ret: number, len: number): boolean {
+    const c = h.counters;
+    switch (h.type) {
+      case HookType.Xdp:
+        c[HC_ACTION + (ret >>> 0 <= 4 ? ret : XDP_ABORTED)] += 1;
+        return false;
+      case HookType.TcIngress:
+      case HookType.TcEgress:
+        if (ret === TCX_NEXT && i + 1 < np) return true;
+        c[HC_ACTION + 1 + (ret === TCX_NEXT ? 0 : ret >= -1 && ret <= 7 ? ret : TC_ACT_SHOT)] += 1;
+        return false;
+      case HookType.SocketFilter: {
+        const keep = Math.min(ret >>> 0, len);
+        c[HC_ACTION + (keep === 0 ? 0 : 1)] += 1;
+        c[HC_BYTES_KEPT] += keep;
+        if (keep > 0 && keep < len) c[HC_TRUNCATED] += 1;
+        return false;
+      }
+      default:
+        c[HC_ACTION + (ret === 0 ? 0 : 1)] += 1;
+        return i + 1 < np;
+    }
+  }
+
+  /** What a faulting run counts as: XDP_ABORTED, TC_ACT_SHOT, or 0 (drop / ignored). */
+  faultValue(h: HookEntry): number {
+    return h.type === HookType.TcIngress || h.type === HookType.TcEgress ? TC_ACT_SHOT : h.type === HookType.Xdp ? XDP_ABORTED : 0;
+  }
+
+  /** Run one program to completion; a fault is counted and yields `faultValue`. */
+  private runOne(p: CompiledProgram, ctx: bigint, h: HookEntry): number {
     const cpuCtx = this.o.cpuCtx;
     cpuCtx.tailCalls = 0;
     h.counters[HC_RUNS] += 1;
     this.totals[CS_RUNS] += 1;
     try {
       const r0 = p.run(ctx, cpuCtx);
-      // The common small results convert without allocating; others take the low 32 bits, signed.
-      return r0 < 0x80000000n ? Number(r0) : Number(BigInt.asIntN(32, r0));
+      return toInt32(r0);
     } catch (e) {
-      if (!(e instanceof ProgramFault)) throw e;
-      h.counters[HC_FAULTS] += 1;
-      this.totals[CS_FAULTS] += 1;
-      this.lastFault = e.message;
-      return onFault;
+      return this.fault(h, e);
     }
+  }
+
+  /** Count a program fault (rethrow anything that is not one: a bug, not a program's doing). */
+  fault(h: HookEntry, e: unknown): number {
+    if (!(e instanceof ProgramFault)) throw e;
+    h.counters[HC_FAULTS] += 1;
+    this.totals[CS_FAULTS] += 1;
+    this.lastFault = e.message;
+    return this.faultValue(h);
   }
 
   /** Store this CPU's running totals (hook rows and the stats row). */

@@ -1,10 +1,15 @@
 /**
  * Stepped mode: every CPU's run loop on the calling thread, and a seeded
- * scheduler that picks which CPU performs the next delivery. Granularity: one
- * delivery — one event (one repetition of a burst) with every program its
- * hook runs — so programs on different CPUs interleave between events, not
- * between instructions. The same seed and the same pushes give the same
- * order, so a failing run replays exactly.
+ * scheduler that picks which CPU makes the next step. Two granularities:
+ *  - "event" (default): a step is one delivery — one event (one repetition
+ *    of a burst) with every program its hook runs — so programs on
+ *    different CPUs interleave between events;
+ *  - "instruction" (interpreter engine only): a step is one eBPF
+ *    instruction, so programs on different CPUs interleave between
+ *    instructions (a helper call is one step), which exposes races such as
+ *    a lost update between a load and a store.
+ * The same seed and the same pushes give the same order, so a failing run
+ * replays exactly.
  */
 import type { CpuRunner } from "@bpfsim/cpu-worker";
 import { Rng } from "./rng.js";
@@ -14,19 +19,20 @@ export class SteppedScheduler {
   /** CPU numbers in the order they ran (kept only when tracing). */
   readonly trace: number[] | undefined;
   steps = 0;
-  /** Called after every delivery with the CPU that made it (tests, replay tools). */
+  /** Called after every step with the CPU that made it (tests, replay tools). */
   onStep: ((cpu: number) => void) | undefined;
 
   constructor(
     private readonly runners: CpuRunner[],
     seed: number,
     keepTrace = false,
+    private readonly granularity: "event" | "instruction" = "event",
   ) {
     this.rng = new Rng(seed);
     this.trace = keepTrace ? [] : undefined;
   }
 
-  /** One delivery on a randomly chosen CPU with work. False when every ring is empty. */
+  /** One step on a randomly chosen CPU with work. False when every ring is empty. */
   step(): boolean {
     let ready = 0;
     for (const r of this.runners) if (r.pending() > 0) ready++;
@@ -35,7 +41,8 @@ export class SteppedScheduler {
     for (const r of this.runners) {
       if (r.pending() === 0) continue;
       if (k-- === 0) {
-        r.step();
+        if (this.granularity === "event") r.step();
+        else r.stepInsn();
         this.steps++;
         this.trace?.push(r.cpu);
         this.onStep?.(r.cpu);
@@ -45,7 +52,7 @@ export class SteppedScheduler {
     return false;
   }
 
-  /** Run until every ring is empty or `maxSteps` deliveries ran; returns the deliveries made. */
+  /** Run until every ring is empty or `maxSteps` steps ran; returns the steps made. */
   run(maxSteps = Infinity): number {
     let n = 0;
     while (n < maxSteps && this.step()) n++;

@@ -80,6 +80,11 @@ export interface MachineOptions {
   batch?: number;
   /** Hook table capacity. Default 64. */
   maxHooks?: number;
+  /**
+   * Stepped mode: what one scheduler step is, "event" (default) or
+   * "instruction" (needs engine "interpreter"). See cpus-stepped.ts.
+   */
+  granularity?: "event" | "instruction";
 }
 
 /** A hook's results summed over CPUs (and per CPU). */
@@ -160,10 +165,14 @@ export class Machine {
       slotBytes: 1600,
       batch: 256,
       maxHooks: 64,
+      granularity: "event",
       ...opts,
     };
     if (!Number.isInteger(o.cpus) || o.cpus < 1 || o.cpus > 256) throw new BpfError(Errno.EINVAL, `cpus must be an integer in [1, 256], got ${o.cpus}`);
     if (o.mode !== "threads" && o.mode !== "stepped") throw new BpfError(Errno.EINVAL, `mode must be "threads" or "stepped"`);
+    if (o.granularity === "instruction" && (o.mode !== "stepped" || o.engine !== "interpreter")) {
+      throw new BpfError(Errno.EINVAL, `instruction granularity needs mode "stepped" and engine "interpreter"`);
+    }
     const kernel = Kernel.create({ ncpus: o.cpus, size: o.arenaSize });
     const m = new Machine(o, kernel);
     const arena = kernel.arena;
@@ -189,8 +198,8 @@ export class Machine {
             resolveProgram: (id) => resolveProgramById(kernel, id),
           }),
       );
-      m.scheduler = new SteppedScheduler(m.runners, o.seed);
-      // Simulated time advances 1 µs per delivery.
+      m.scheduler = new SteppedScheduler(m.runners, o.seed, false, o.granularity);
+      // Simulated time advances 1 µs per step.
       const step = m.scheduler.step.bind(m.scheduler);
       m.scheduler.step = () => {
         simNs += 1000n;
