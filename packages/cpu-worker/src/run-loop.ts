@@ -3,7 +3,8 @@
  * programs attached to each event's hook in this CPU's context, record the
  * results, hand the slots back. The same `CpuRunner` serves both machine
  * modes: a worker thread drives it with `runBatch` (threads mode) and the
- * stepped scheduler drives it one delivery at a time with `step`.
+ * stepped scheduler drives it one delivery at a time with `step`, or one
+ * instruction at a time with `stepInsn` (interpreter programs).
  *
  * Per-CPU statistics row (CPU_STATS_BYTES at statsOff + cpu * CPU_STATS_BYTES,
  * i64 words, written only by this CPU, read by anyone):
