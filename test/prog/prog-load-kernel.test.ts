@@ -82,3 +82,28 @@ describe.skipIf(!!kernelUnavailable)("program info against the kernel", () => {
     expect(sim.slice(5)).toEqual(kern.slice(5));
   });
 });
+
+describe.skipIf(!!kernelUnavailable)("map references against the kernel", () => {
+  const lines = [
+    "map 2 4 16 2",
+    "map 2 4 16 1",
+    "map 1 4 8 4",
+    `load 6 0 GPL 1 4096 ${progHex(ldMap(1, 0, 2, 0), mov(0, 0), exit())}`,
+    `load 6 0 GPL 1 4096 ${progHex(ldMap(1, 1, 2, 16), mov(0, 0), exit())}`,
+    `load 6 0 GPL 1 4096 ${progHex(ldMap(1, 1, 2, 8), mov(0, 0), exit())}`,
+    `load 6 0 GPL 1 4096 ${progHex(ldMap(1, 2, 2, 0), mov(0, 0), exit())}`,
+    `load 6 0 GPL 1 4096 ${progHex(ldMap(1, 2, 1, 0), mov(0, 0), exit())}`,
+  ];
+  it.each([
+    ["value of a 2-element array: ENOTSUPP", 3],
+    ["value offset past the value: EINVAL", 4],
+    ["value of a 1-element array", 5],
+    ["value of a hash map: EINVAL", 6],
+    ["map fd", 7],
+  ])("%s", (_name, i) => {
+    const k = kernelSession(lines)[i]!.split(" ");
+    const s = simSession(lines)[i]!.split(" ");
+    expect(Number(s[0]) < 0 ? s[0] : "ok").toBe(Number(k[0]) < 0 ? k[0] : "ok");
+    if (Number(k[0]) < 0 && i !== 6) expect(s.slice(2).join(" ").split("|")[0]).toBe(k.slice(2).join(" ").split("|")[0]);
+  });
+});

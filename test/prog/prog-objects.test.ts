@@ -100,4 +100,29 @@ describe("program objects", () => {
     expect(p.bpf(BpfCmd.ProgTestRun, { progFd: fd, ctxIn, repeat: 2 })).toBe(-22);
     expect(p.bpf(BpfCmd.ProgTestRun, { progFd: fd, ctxIn, ctxOut: new Uint8Array(8) })).toBe(-22);
   });
+
+  it("map value lddw (src 2) points into a one-element array; fd_array (src 5/6) names maps by index", () => {
+    const { p } = machine();
+    const mfd = p.bpf(BpfCmd.MapCreate, { mapType: MapType.Array, keySize: 4, valueSize: 16, maxEntries: 1 });
+    const value = new Uint8Array(16);
+    new DataView(value.buffer).setUint32(8, 0xabcd, true);
+    p.mapUpdate(mfd, new Uint8Array(4), value);
+    const direct = prog(ldMap(1, mfd, 2, 8), ldx(4, 0, 1, 0), exit());
+    const run = (fd: number) => {
+      const a = { progFd: fd, dataIn: new Uint8Array(20), retval: 0 };
+      expect(p.bpf(BpfCmd.ProgTestRun, a)).toBe(0);
+      return a.retval;
+    };
+    const fd1 = p.bpf(BpfCmd.ProgLoad, { progType: ProgType.Xdp, insns: direct, license: "GPL" });
+    expect(run(fd1)).toBe(0xabcd);
+    const byIdx = prog(ldMap(1, 0, 6, 8), ldx(4, 0, 1, 0), exit());
+    expect(p.bpf(BpfCmd.ProgLoad, { progType: ProgType.Xdp, insns: byIdx, license: "GPL" })).toBe(-22); // no fd_array
+    const fd2 = p.bpf(BpfCmd.ProgLoad, { progType: ProgType.Xdp, insns: byIdx, license: "GPL", fdArray: [mfd] });
+    expect(run(fd2)).toBe(0xabcd);
+    expect(progInfo(p, fd2).mapIds).toEqual(progInfo(p, fd1).mapIds);
+    // Past the value, or into a map with more than one element: refused as Linux does.
+    expect(p.bpf(BpfCmd.ProgLoad, { progType: ProgType.Xdp, insns: prog(ldMap(1, mfd, 2, 16), mov(0, 0), exit()), license: "GPL" })).toBe(-22);
+    const big = p.bpf(BpfCmd.MapCreate, { mapType: MapType.Array, keySize: 4, valueSize: 16, maxEntries: 2 });
+    expect(p.bpf(BpfCmd.ProgLoad, { progType: ProgType.Xdp, insns: prog(ldMap(1, big, 2, 0), mov(0, 0), exit()), license: "GPL" })).toBe(-524);
+  });
 });

@@ -77,8 +77,9 @@ export function resolveMaps(
     if (isValue) {
       const off = i.nextImm! >>> 0;
       if (h.hdr.type !== MapType.Array) return fail(Errno.EINVAL, "no direct value access support for this map type");
-      if (h.hdr.maxEntries !== 1) return fail(Errno.ENOTSUPP, `direct value offset of ${off} is not allowed`);
-      if (off >= h.hdr.valueSize) return fail(Errno.EINVAL, `invalid access to map value pointer, value_size=${h.hdr.valueSize} off=${off}`);
+      const msg = `invalid access to map value pointer, value_size=${h.hdr.valueSize} off=${off}`;
+      if (h.hdr.maxEntries !== 1) return fail(Errno.ENOTSUPP, msg);
+      if (off >= h.hdr.valueSize) return fail(Errno.EINVAL, msg);
       out.refs.set(i.pc, { map: h, valueOff: off });
     } else {
       out.refs.set(i.pc, { map: h });
