@@ -70,6 +70,28 @@ import(workerData.coreUrl).then(({ Kernel, BPF_F_LOCK }) => {
 });
 `;
 
+const sharedSrc = `
+const { workerData, parentPort } = require("node:worker_threads");
+import(workerData.coreUrl).then(({ Kernel, BpfCmd }) => {
+  const k = Kernel.attach(workerData.memory);
+  const p = k.process(workerData.pid);
+  const flag = new Int32Array(workerData.flag);
+  const key = new Uint8Array(4);
+  const v = new Uint8Array(8);
+  const seen = {};
+  let n = 0;
+  while (Atomics.load(flag, 0) === 0) {
+    const fd = 3 + (n++ % 4);
+    const r = p.bpf(BpfCmd.MapLookupElem, { mapFd: fd, key, value: v });
+    const tag = r === 0 ? "v" + v[0] + "/" + v[7] : "e" + r;
+    seen[tag] = (seen[tag] || 0) + 1;
+  }
+  p.release();
+  k.detach();
+  parentPort.postMessage(seen);
+});
+`;
+
 function run(src: string, n: number, data: (i: number) => object): Promise<number[]> {
   return Promise.all(
     Array.from({ length: n }, (_, i) => new Promise<number>((resolve, reject) => {
@@ -100,6 +122,39 @@ describe("kernel across threads", () => {
     // Worker scratch and fd tables were returned; what remains is this thread's own.
     expect(k.arena.stats().bytesInUse - baseline).toBeLessThanOrEqual(64 * 1024 + 64 * 1024);
     expect(k.arena.memlock.charged(0)).toBe(0);
+  });
+
+  it.skipIf(!haveDist)("one process on two threads: closes and re-creates under a reader never expose a freed or foreign map", async () => {
+    const k = Kernel.create({ ncpus: 2, size: 16 * 1024 * 1024 });
+    const p = k.createProcess();
+    const baseline = k.arena.stats().bytesInUse;
+    // Map with tag t holds value [t,0,0,0,0,0,0,t] at key 0.
+    const make = (t: number) => {
+      const fd = p.mapCreate({ mapType: MapType.Array, keySize: 4, valueSize: 8, maxEntries: 1 });
+      p.mapUpdate(fd, new Uint8Array(4), new Uint8Array([t, 0, 0, 0, 0, 0, 0, t]));
+      return fd;
+    };
+    for (let t = 1; t <= 4; t++) make(t);
+    const flag = new SharedArrayBuffer(4);
+    const done = run(sharedSrc, 1, () => ({ memory: k.memory, pid: p.pid, flag }));
+    let t = 5;
+    const deadline = Date.now() + 600;
+    while (Date.now() < deadline) {
+      p.close(3 + (t % 4));
+      make(t++ % 200 + 1);
+      await new Promise((r) => setImmediate(r));
+    }
+    Atomics.store(new Int32Array(flag), 0, 1);
+    const [seen] = (await done) as unknown as Record<string, number>[];
+    for (const tag of Object.keys(seen!)) {
+      // A value from a whole map (same tag both ends), or EBADF between close and re-create.
+      expect(tag).toMatch(/^(v(\d+)\/\2|e-9)$/);
+    }
+    expect(Object.keys(seen!).some((x) => x.startsWith("v"))).toBe(true);
+    for (const fd of [3, 4, 5, 6]) p.close(fd);
+    expect(k.objects.count(ObjKind.Map)).toBe(0);
+    // What remains beyond the kernel tables is this thread's scratch block (64 KiB + header).
+    expect(k.arena.stats().bytesInUse).toBeLessThanOrEqual(baseline + 68 * 1024);
   });
 
   it.skipIf(!haveDist)("BPF_F_LOCK updates and lookups from three threads never see a torn value", async () => {
