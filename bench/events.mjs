@@ -1,4 +1,4 @@
-// `pnpm bench events [--json] [--seconds S] [--cpus 1,2,4]`: event dispatch on
+// `pnpm bench events [--json] [--seconds S] [--warmup-ms MS] [--cpus 1,2,4]`: event dispatch on
 // simulated CPUs (worker threads).
 //
 //  empty        an XDP program that returns XDP_PASS, 64-byte frames in bursts
@@ -22,10 +22,11 @@ import * as core from "../packages/core/dist/index.js";
 const LINUX = { emptyNs: 13.0, perfOutputNs: 1336, perfOutputWk4096Ns: 156 };
 
 function parseArgs(args) {
-  const o = { json: false, seconds: 1.5, cpus: [1, 2, 4] };
+  const o = { json: false, seconds: 1.5, warmupMs: 1000, cpus: [1, 2, 4] };
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--json") o.json = true;
     else if (args[i] === "--seconds") o.seconds = Number(args[++i]);
+    else if (args[i] === "--warmup-ms") o.warmupMs = Number(args[++i]);
     else if (args[i] === "--cpus") o.cpus = args[++i].split(",").map(Number);
   }
   return o;
@@ -44,7 +45,7 @@ const XDP_PASS_INSNS = Uint8Array.from([0xb7, 0, 0, 0, 2, 0, 0, 0, 0x95, 0, 0, 0
  * Keep every CPU's ring full for `seconds` (after a warm-up) and return the
  * deliveries per CPU per second in the measured window.
  */
-async function drive(m, eventsPerCpu, seconds) {
+async function drive(m, eventsPerCpu, seconds, o) {
   let stop = false;
   const producer = (async () => {
     while (!stop) {
@@ -55,7 +56,7 @@ async function drive(m, eventsPerCpu, seconds) {
       await new Promise((r) => setImmediate(r));
     }
   })();
-  await sleep(300); // warm-up: JIT compiled, workers busy
+  await sleep(o.warmupMs); // warm-up: programs compiled, V8 tiered up, workers busy
   const f0 = m.cpuFigures();
   const t0 = performance.now();
   await sleep(seconds * 1000);
@@ -73,7 +74,7 @@ async function dispatchCase(name, cpus, o, setup) {
   try {
     const { hookId, eventsFor, note, stop: stopFn } = await setup(m);
     if (hookId === undefined) return note;
-    const rates = await drive(m, eventsFor(hookId), o.seconds);
+    const rates = await drive(m, eventsFor(hookId), o.seconds, o);
     await stopFn?.();
     const total = rates.reduce((a, b) => a + b, 0);
     const linux = name === "empty" ? 1e9 / LINUX.emptyNs : null;
