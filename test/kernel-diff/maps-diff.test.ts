@@ -76,7 +76,7 @@ const specArb: fc.Arbitrary<Spec> = fc.record({
   valueSize: fc.constantFrom(1, 4, 8, 12, 16, 0),
   maxEntries: fc.constantFrom(1, 2, 4, 7, 0),
   // Valid and invalid: NO_PREALLOC, RDONLY/WRONLY, *_PROG, MMAPABLE, ZERO_SEED, INNER_MAP, junk.
-  flags: fc.constantFrom(0, 0, 0, 0, 1, 8, 16, 24, 128, 256, 384, 1024, 64, 4096, 1 << 20),
+  flags: fc.constantFrom(0, 0, 0, 0, 1, 2, 4, 8, 16, 24, 128, 256, 384, 1024, 64, 2048, 4096, 1 << 16, 1 << 20),
   // bpf_obj_name_cpy(): [A-Za-z0-9_.], NUL within 16 bytes.
   name: fc.constantFrom("m", "m", "a.b_C9", "bad-name", "0123456789abcde", "0123456789abcdef"),
 }).map((s) => (isLru(s.type) ? { ...s, maxEntries: s.maxEntries + 1024 } : s));
