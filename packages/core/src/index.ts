@@ -26,3 +26,7 @@ export * from "./kernel/index.js";
 export * from "./prog/index.js";
 export * from "./events/link-cmds.js";
 export * from "./perf/perf-fd.js";
+export * from "./ringbuf/ring.js";
+export * from "./ringbuf/consumer.js";
+export * from "./ringbuf/ringbuf-helpers.js";
+export { ringbufBase } from "./maps/ringbuf.js";

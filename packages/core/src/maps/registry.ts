@@ -13,6 +13,8 @@ import { progArrayMapOps } from "./prog-array.js";
 import { arrayMapOps } from "./array.js";
 import { percpuArrayMapOps } from "./percpu-array.js";
 import { lpmTrieMapOps } from "./lpm-trie.js";
+import { ringbufMapOps } from "./ringbuf.js";
+import "../ringbuf/ringbuf-helpers.js"; // registers the ring buffer helpers with the map type
 
 export const mapOpsByType: ReadonlyArray<MapOps | undefined> = (() => {
   const t: (MapOps | undefined)[] = [];
@@ -26,6 +28,7 @@ export const mapOpsByType: ReadonlyArray<MapOps | undefined> = (() => {
   t[2 /* MapType.Array */] = arrayMapOps;
   t[6 /* MapType.PercpuArray */] = percpuArrayMapOps;
   t[11 /* MapType.LpmTrie */] = lpmTrieMapOps;
+  t[27 /* MapType.Ringbuf */] = ringbufMapOps;
   return t;
 })();
 
