@@ -4,10 +4,10 @@
  *
  *            <comm>-<pid>     [<cpu>] <flags> <sec>.<usec>: bpf_trace_printk: <msg>
  *
- * Who may call: `write` from a program on a CPU; `read`/`drain` from user
- * space. This implementation keeps lines in the JS heap of the thread that
- * owns it (stepped mode and test runs, where every CPU runs on one thread);
- * a threaded machine gives each worker a pipe that forwards to the owner.
+ * Who may call: `write` from a program on a CPU; `drain` from user space.
+ * The machine's pipe lives in the arena (trace-ring.ts) so every CPU thread
+ * writes to the same one; `MemoryTracePipe` here is a single-thread pipe for
+ * tools and tests that run programs without a machine.
  */
 
 /** One bpf_trace_printk record. */

@@ -21,5 +21,6 @@ export * from "../helpers/func-names.js";
 export * from "../helpers/helper-table.js";
 export * from "../helpers/helper-env.js";
 export * from "../helpers/trace-pipe.js";
+export * from "../helpers/trace-ring.js";
 export * from "../helpers/bprintf.js";
 export { progArrayMapOps } from "../maps/prog-array.js";

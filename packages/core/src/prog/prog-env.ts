@@ -17,7 +17,8 @@ import type { Process } from "../kernel/process.js";
 import { ObjKind } from "../kernel/layout.js";
 import { helperImpls } from "../helpers/helper-table.js";
 import type { HelperEnv, MachineClock, TaskInfo } from "../helpers/helper-env.js";
-import { MemoryTracePipe } from "../helpers/trace-pipe.js";
+import { ArenaTracePipe, RING_HDR } from "../helpers/trace-ring.js";
+import { KERNEL_OWNER } from "../memory/arena-api.js";
 import { MapType } from "../uapi.js";
 import { ProgHeader, P_MAGIC, PROG_MAGIC } from "./prog-object.js";
 import { bindProgArrayKernel, progArrayGet } from "../maps/prog-array.js";
@@ -91,12 +92,28 @@ export function compiledProg(k: Kernel, slot: number): CompiledProgram {
   });
 }
 
-const pipes = new WeakMap<WebAssembly.Memory, MemoryTracePipe>();
+const pipes = new WeakMap<WebAssembly.Memory, ArenaTracePipe>();
+/** Bytes of trace ring per machine (Linux's per-CPU trace buffers are larger; lines beyond are counted as lost). */
+const TRACE_RING_BYTES = 256 * 1024;
 
-/** The machine's trace pipe as this thread sees it (bpf_trace_printk output). */
-export function tracePipe(k: Kernel): MemoryTracePipe {
+/**
+ * The machine's trace pipe (bpf_trace_printk output): one ring in the arena,
+ * made on first use by whichever thread gets there first, shared by all.
+ */
+export function tracePipe(k: Kernel): ArenaTracePipe {
   let p = pipes.get(k.memory);
-  if (!p) pipes.set(k.memory, (p = new MemoryTracePipe()));
+  if (p) return p;
+  const w = k.extRoot("trace.pipe");
+  let off = Atomics.load(k.arena.u32, w);
+  if (off === 0) {
+    const fresh = k.arena.alloc(RING_HDR + TRACE_RING_BYTES, KERNEL_OWNER);
+    if (fresh < 0) throw new BpfError(Errno.ENOMEM, "no arena memory for the trace pipe");
+    ArenaTracePipe.format(k.arena, fresh, TRACE_RING_BYTES);
+    off = Atomics.compareExchange(k.arena.u32, w, 0, fresh);
+    if (off === 0) off = fresh;
+    else k.arena.free(fresh); // another thread made it first
+  }
+  pipes.set(k.memory, (p = new ArenaTracePipe(k.arena, off)));
   return p;
 }
 
