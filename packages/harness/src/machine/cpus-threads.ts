@@ -41,6 +41,10 @@ export async function startCpuThreads(boots: CpuBoot[], onDeath: (cpu: number, e
     handles.push(h);
   }
   await Promise.all(online);
+  // "online" only means the thread started; a first control call answers once
+  // the worker has loaded its modules and attached the kernel, so events sent
+  // after boot are not kept waiting behind module loading.
+  await Promise.all(handles.map((h) => control(h, (c) => c.stats())));
   return handles;
 }
 

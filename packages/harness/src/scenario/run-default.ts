@@ -93,13 +93,14 @@ function readFlows(m: Machine, fd: number, gen: PacketGenerator): FlowFigures[] 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runDefaultScenario(o: RunOptions): Promise<RunFigures> {
+  const tBoot = performance.now();
   const m = await createMachine({ cpus: o.cpus, mode: o.mode, seed: o.seed, engine: o.engine, arenaSize: 128 * 1024 * 1024 });
   const cpuErrors: string[] = [];
   m.onCpuDeath((cpu, e) => cpuErrors.push(`cpu ${cpu}: ${e.message}`));
   const load = o.mode === "threads" ? new LoadThreads(m, 2) : undefined;
   try {
     const s = prepareScenario(m);
-    o.log(`machine: ${o.cpus} CPUs (${o.mode}, ${o.engine}), seed ${o.seed}; xdp_flows attached to eth0 (ifindex 2)`);
+    o.log(`machine: ${o.cpus} CPUs (${o.mode}, ${o.engine}), seed ${o.seed}, booted in ${Math.round(performance.now() - tBoot)} ms; xdp_flows attached to eth0 (ifindex 2)`);
     let received = 0;
     let lostReported = 0n;
     let badCpu = 0;
@@ -152,7 +153,7 @@ export async function runDefaultScenario(o: RunOptions): Promise<RunFigures> {
         o.log(`[${((now - t0) / 1000).toFixed(1)}s] ${(total / 1e6).toFixed(2)} M events/s (${rates.map((r) => (r / 1e6).toFixed(2)).join(" ")} per CPU)  perf: ${received} received, ${lostReported} lost`);
         lastFig = fig;
         lastT = now;
-        nextTick += 1000;
+        nextTick = now + 1000;
       }
     }
     await m.drain();

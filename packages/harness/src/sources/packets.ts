@@ -126,14 +126,33 @@ export class PacketGenerator {
    */
   batch(hookId: number, count: number, ncpus: number, burst = 1): EventDesc[][] {
     const out: EventDesc[][] = Array.from({ length: ncpus }, () => []);
+    const tag = `${hookId}/${ncpus}`;
+    if (tag !== this.cacheFor) {
+      this.cache.clear();
+      this.cacheFor = tag;
+    }
     let left = count;
     while (left > 0) {
       const f = this.nextFlow();
-      const q = rssQueue(f.hash, ncpus);
       const rep = Math.min(burst, left);
-      out[q]!.push({ hookId, kind: EventKind.Packet, repeat: rep, arg0: (BigInt(f.hash) << 32n) | BigInt(q), data: f.frame });
+      out[rssQueue(f.hash, ncpus)]!.push(this.event(f, hookId, ncpus, rep));
       left -= rep;
     }
     return out;
+  }
+
+  // Events are read-only once built (ringPush copies them), so one object per
+  // (flow, hook, CPUs, burst) serves every packet of the flow.
+  private readonly cache = new Map<number, EventDesc>();
+  private cacheFor = "";
+  private event(f: Flow, hookId: number, ncpus: number, rep: number): EventDesc {
+    const key = f.id * 0x10000 + rep;
+    let e = this.cache.get(key);
+    if (!e) {
+      const q = rssQueue(f.hash, ncpus);
+      e = { hookId, kind: EventKind.Packet, repeat: rep, arg0: (BigInt(f.hash) << 32n) | BigInt(q), data: f.frame };
+      this.cache.set(key, e);
+    }
+    return e;
   }
 }
