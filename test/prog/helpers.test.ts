@@ -90,6 +90,9 @@ describe("bprintf", () => {
   });
   it("prints an unreadable %s as empty", () => {
     expect(bprintf(k.arena, "<%s>", [8n], 12)).toBe("<>");
+    const s = k.arena.alloc(8, 0);
+    k.arena.u8.set([111, 107, 0], s);
+    expect(bprintf(k.arena, "<%s>", [BigInt(s) + (1n << 32n)], 12)).toBe("<>"); // not an arena address
   });
 });
 

@@ -74,7 +74,7 @@ export function bprintf(arena: ArenaApi, fmt: string, args: readonly bigint[], m
         break;
       case "s":
         if (longs) return null;
-        body = readCString(arena, Number(BigInt.asUintN(32, arg)), MAX_BPRINTF_BUF) ?? "";
+        body = (BigInt.asUintN(64, arg) < 2n ** 32n ? readCString(arena, Number(arg), MAX_BPRINTF_BUF) : null) ?? "";
         break;
       default:
         return null;
