@@ -6,7 +6,7 @@
  * tracepoints are identified by a hash of their name (`symbolId`), the same
  * on every thread, so bpf(BPF_RAW_TRACEPOINT_OPEN) and the machine agree.
  */
-import { AttachType, BpfError, Errno, HookType, ProgType, symbolId } from "@bpfsim/core";
+import { AttachType, BpfError, Errno, HookType, symbolId } from "@bpfsim/core";
 
 export type HookSpec =
   | { type: "xdp"; ifindex: number }
@@ -17,27 +17,6 @@ export type HookSpec =
   | { type: "tracepoint"; name: string }
   | { type: "raw_tracepoint"; name: string }
   | { type: "perf_event"; name?: string };
-
-/** The program type each kind of hook accepts (BPF_PROG_TYPE_*). */
-export function progTypesFor(spec: HookSpec): readonly number[] {
-  switch (spec.type) {
-    case "xdp":
-      return [ProgType.Xdp];
-    case "tc":
-      return [ProgType.SchedCls, ProgType.SchedAct];
-    case "socket":
-      return [ProgType.SocketFilter];
-    case "kprobe":
-    case "kretprobe":
-      return [ProgType.Kprobe];
-    case "tracepoint":
-      return [ProgType.Tracepoint];
-    case "raw_tracepoint":
-      return [ProgType.RawTracepoint];
-    case "perf_event":
-      return [ProgType.PerfEvent];
-  }
-}
 
 /** The attach type a link to this hook reports (bpf_link_info.attach_type). */
 export function attachTypeFor(spec: HookSpec): number {

@@ -16,6 +16,7 @@
 import {
   BpfCmd,
   BpfError,
+  ER_CAPACITY,
   Errno,
   HC_WORDS,
   KERNEL_OWNER,
@@ -324,7 +325,7 @@ export class Machine {
   }
 
   private capacity(cpu: number): number {
-    return this.arena.u32[(this.ringOffs[cpu]! + 16) >> 2]!;
+    return this.arena.u32[(this.ringOffs[cpu]! + ER_CAPACITY) >> 2]!;
   }
 
   /** A hook's results. */
