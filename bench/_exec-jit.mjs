@@ -1,6 +1,7 @@
-// JIT figures for `pnpm bench exec`: compile time of alu_loop and of a
-// 1,000-instruction program, translation alone and translation plus
-// `new WebAssembly.Module` (what a cache miss costs). Imported by exec.mjs.
+// JIT figures for `pnpm bench exec`: compile time (translation plus
+// `new WebAssembly.Module`, what a cache miss costs) of alu_loop and of a
+// 1,000-instruction program, and the cost of a module-cache hit.
+// Imported by exec.mjs.
 
 /** A straight-line-and-branches program of exactly `n` instruction slots (ALU, stack memory, forward jumps). */
 export function syntheticProgram(n) {
@@ -22,28 +23,46 @@ export function syntheticProgram(n) {
   return lines.join("\n");
 }
 
+/** `insns` behind a `mov r0, n`: a different module per n (V8 caches modules by their bytes). */
+function variant(insns, n) {
+  const out = new Uint8Array(insns.length + 8);
+  const dv = new DataView(out.buffer);
+  dv.setUint8(0, 0xb7);
+  dv.setInt32(4, n, true);
+  out.set(insns, 8);
+  return out;
+}
+
+const WARMUP = 30;
+
+/** Median µs of fn(i) over `reps` calls, after WARMUP calls (steady state: the translator's JS optimised). */
 function medianUs(fn, reps) {
-  for (let i = 0; i < 5; i++) fn();
+  for (let i = 0; i < WARMUP; i++) fn(-1 - i);
   const xs = [];
   for (let r = 0; r < reps; r++) {
     const t0 = process.hrtime.bigint();
-    fn();
+    fn(r);
     xs.push(Number(process.hrtime.bigint() - t0) / 1000);
   }
   xs.sort((a, b) => a - b);
   return xs[xs.length >> 1];
 }
 
+let salt = 0;
+
 /**
  * Compile figures, as rows { case, metric, value, unit, insns }.
  * `core` and `loader` are the built packages; `arenaSize` the arena the programs target.
  */
-export function jitCompileFigures(core, loader, aluLoopInsns, arenaSize, reps = 21) {
+export function jitCompileFigures(core, loader, aluLoopInsns, arenaSize, reps = 51) {
   const big = loader.assemble(syntheticProgram(1000));
   const rows = [];
   for (const [name, insns] of [["alu_loop", aluLoopInsns], ["synthetic_1000", big]]) {
     const slots = insns.length / 8;
-    const full = medianUs(() => core.compileJitModule(insns, arenaSize, { cache: false }), reps);
+    // Every timed compile gets distinct bytes, so neither our cache nor V8's can answer it.
+    const progs = Array.from({ length: reps + WARMUP }, () => variant(insns, ++salt));
+    const full = medianUs((r) => core.compileJitModule(progs[r < 0 ? reps - 1 - r : r], arenaSize, { cache: false }), reps);
+    core.compileJitModule(insns, arenaSize);
     const cached = medianUs(() => core.compileJitModule(insns, arenaSize), reps);
     rows.push({ case: name, metric: "compile_us", value: Number(full.toFixed(1)), unit: "us", insns: slots });
     rows.push({ case: name, metric: "compile_us_per_1k_insns", value: Number(((full * 1000) / slots).toFixed(1)), unit: "us", insns: slots });

@@ -3,7 +3,7 @@
  * branches themselves), helper calls, tail calls, bpf-to-bpf calls and exit.
  *
  * Calls:
- * - helper `id`: the `helper` import (id, pc, depth, r1..r5) -> r0. The import
+ * - helper `id`: the `helper` glue slot (id, pc, depth, r1..r5) -> r0. The import
  *   looks up `cpu.helpers[id]`; r1..r5 keep their values (the verifier makes
  *   them unreadable after a call anyway).
  * - helper 12, bpf_tail_call(ctx, prog_array, index): `tail_prep(map, index)`
@@ -18,7 +18,7 @@
  */
 import { BpfError, Errno } from "../../errno.js";
 import type { DecodedInsns } from "./decode.js";
-import { F_CALLX, F_FAULT, F_HELPER, F_TAIL_PREP, F_TAIL_RUN, FaultCode, L_DEPTH, MAX_CALL_FRAMES, REG_LOCAL, type EmitEnv } from "./frame.js";
+import { FaultCode, L_DEPTH, MAX_CALL_FRAMES, REG_LOCAL, Slot, Ty, callSlot, type EmitEnv } from "./frame.js";
 import { emitArrayLookup } from "./inline-helpers.js";
 import { ByteWriter, Op } from "./wasm-writer.js";
 
@@ -86,7 +86,7 @@ export function emitCall(w: ByteWriter, ins: DecodedInsns, i: number, funcIndex:
     w.u8(Op.i32Const).s32(i).u8(Op.localGet).u32(L_DEPTH);
     get(w, ins.dst[i]!);
     for (let r = 1; r <= 5; r++) get(w, r);
-    w.u8(Op.call).u32(F_CALLX);
+    callSlot(w, Slot.callx, Ty.callx);
     set(w, 0);
     return;
   }
@@ -96,7 +96,7 @@ export function emitCall(w: ByteWriter, ins: DecodedInsns, i: number, funcIndex:
     w.u8(Op.localGet).u32(L_DEPTH).u8(Op.i32Const).s32(MAX_CALL_FRAMES - 1).u8(Op.i32GeU);
     w.u8(Op.if).u8(0x40);
     w.u8(Op.i32Const).s32(i).u8(Op.i32Const).s32(FaultCode.CallDepth).u8(Op.i64Const).s32(0);
-    w.u8(Op.call).u32(F_FAULT).u8(Op.unreachable).u8(Op.end);
+    callSlot(w, Slot.fault, Ty.fault).u8(Op.unreachable).u8(Op.end);
     for (let r = 1; r <= 5; r++) get(w, r);
     w.u8(Op.localGet).u32(L_DEPTH).u8(Op.i32Const).s32(1).u8(Op.i32Add);
     w.u8(Op.call).u32(funcIndex(i + ins.imm[i]! + 1));
@@ -108,16 +108,16 @@ export function emitCall(w: ByteWriter, ins: DecodedInsns, i: number, funcIndex:
   if (id === HELPER_TAIL_CALL) {
     get(w, 2);
     get(w, 3);
-    w.u8(Op.call).u32(F_TAIL_PREP).u8(Op.if).u8(0x40);
+    callSlot(w, Slot.tailPrep, Ty.tailPrep).u8(Op.if).u8(0x40);
     w.u8(Op.localGet).u32(L_DEPTH);
     get(w, 1);
-    w.u8(Op.call).u32(F_TAIL_RUN).u8(Op.return).u8(Op.end);
+    callSlot(w, Slot.tailRun, Ty.tailRun).u8(Op.return).u8(Op.end);
     return;
   }
   const call = (): void => {
     w.u8(Op.i32Const).s32(id).u8(Op.i32Const).s32(i).u8(Op.localGet).u32(L_DEPTH);
     for (let r = 1; r <= 5; r++) get(w, r);
-    w.u8(Op.call).u32(F_HELPER);
+    callSlot(w, Slot.helper, Ty.helper);
     set(w, 0);
   };
   const site = env.inline.get(i);

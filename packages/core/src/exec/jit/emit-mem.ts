@@ -25,7 +25,7 @@
 import { BpfError, Errno } from "../../errno.js";
 import { ARENA_RESERVED } from "../../memory/arena-api.js";
 import type { DecodedInsns } from "./decode.js";
-import { FaultCode, F_FAULT, FRAME_BYTES, REG_LOCAL, type EmitEnv } from "./frame.js";
+import { FaultCode, FRAME_BYTES, REG_LOCAL, Slot, Ty, callSlot, type EmitEnv } from "./frame.js";
 import { AtomicOp, ByteWriter, Op } from "./wasm-writer.js";
 
 const get = (w: ByteWriter, r: number): ByteWriter => w.u8(Op.localGet).u32(REG_LOCAL[r]!);
@@ -54,7 +54,7 @@ function boundsCheck(w: ByteWriter, env: EmitEnv, pc: number, reg: number, off: 
   w.u8(Op.if).u8(0x40);
   w.u8(Op.i32Const).s32(pc).u8(Op.i32Const).s32(kind | (n << 4));
   get(w, reg).u8(Op.i64Const).s32(off).u8(Op.i64Add);
-  w.u8(Op.call).u32(F_FAULT).u8(Op.unreachable).u8(Op.end);
+  callSlot(w, Slot.fault, Ty.fault).u8(Op.unreachable).u8(Op.end);
 }
 
 /** Pushes the i32 address of a checked access; returns the memarg offset to use. */
@@ -146,7 +146,7 @@ function emitAtomic(w: ByteWriter, ins: DecodedInsns, i: number, env: EmitEnv, n
   w.u8(Op.if).u8(0x40);
   w.u8(Op.i32Const).s32(i).u8(Op.i32Const).s32(FaultCode.Misaligned | (n << 4));
   get(w, dst).u8(Op.i64Const).s32(off).u8(Op.i64Add);
-  w.u8(Op.call).u32(F_FAULT).u8(Op.unreachable).u8(Op.end);
+  callSlot(w, Slot.fault, Ty.fault).u8(Op.unreachable).u8(Op.end);
   const memOff = pushAddr(w, dst, off);
   if (kind === AtomicOp.cmpxchg) {
     get(w, 0);

@@ -6,7 +6,8 @@
  *   compile(image, arena)  translate + `new WebAssembly.Module` (cached by
  *                          program bytes and arena size);
  *   run(ctx, cpu)          instantiates the module for that CpuContext on
- *                          first use (cached per CPU) and calls f0.
+ *                          first use (cached per CPU), with the CPU's glue
+ *                          table (glue.ts), and calls f0.
  * The module holds no CPU state, so it can be posted to a worker and turned
  * back into a program there with `JitProgram.fromModule`.
  *
@@ -14,22 +15,19 @@
  */
 import { BpfError, Errno } from "../../errno.js";
 import { ARENA_RESERVED, type ArenaApi } from "../../memory/arena-api.js";
-import { MAX_TAIL_CALL_CNT } from "../../uapi.js";
 import { registerEngine } from "../engines.js";
-import { ProgramFault, type CompiledProgram, type CpuContext, type ExecutionEngine, type ProgImage } from "../engine.js";
-import { FaultCode, FRAME_BYTES, MAX_CALL_FRAMES } from "./frame.js";
+import type { CompiledProgram, CpuContext, ExecutionEngine, ProgImage } from "../engine.js";
+import { FRAME_BYTES, MAX_CALL_FRAMES } from "./frame.js";
+import { cpuGlue, type CpuGlue, type WasmFn } from "./glue.js";
 import { decodeInsns } from "./decode.js";
 import { planInlines, planKey } from "./inline-helpers.js";
 import { translateDecoded } from "./translate.js";
 
-type WasmMain = (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, depth: number) => bigint;
-
 /** One instance of a program's module, bound to one CpuContext. */
 interface Runner {
-  readonly main: WasmMain;
+  readonly main: WasmFn;
   readonly exports: WebAssembly.Exports;
-  /** The `cpu.callback` this instance installs while it runs. */
-  readonly callback: NonNullable<CpuContext["callback"]>;
+  readonly glue: CpuGlue;
 }
 
 /** wasm hands i64 to JS signed; programs see u64. */
@@ -54,7 +52,7 @@ export class JitProgram implements CompiledProgram {
 
   /** Runs with r1 = ctx; returns r0 as an unsigned 64-bit bigint. Throws ProgramFault. */
   run(ctx: bigint, cpu: CpuContext): bigint {
-    return this.runAt(ctx, cpu, 0);
+    return this.enter(cpu, 0, ctx, 0n, 0n, 0n, 0n);
   }
 
   /**
@@ -72,13 +70,17 @@ export class JitProgram implements CompiledProgram {
 
   private enter(cpu: CpuContext, depth: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint): bigint {
     const r = this.runners.get(cpu) ?? this.instantiate(cpu);
-    // Helpers reach this program's subprograms through cpu.callback while it runs.
-    const saved = cpu.callback;
-    cpu.callback = r.callback;
+    const g = r.glue;
+    // callx and helpers' callbacks reach the running program through the glue.
+    const savedCurrent = g.current;
+    const savedCallback = cpu.callback;
+    g.current = r.exports;
+    cpu.callback = g.callback;
     try {
       return u64(r.main(r1, r2, r3, r4, r5, depth));
     } finally {
-      cpu.callback = saved;
+      g.current = savedCurrent;
+      cpu.callback = savedCallback;
     }
   }
 
@@ -91,54 +93,13 @@ export class JitProgram implements CompiledProgram {
     if (!(cpu.stackBase >= ARENA_RESERVED && cpu.stackBase + MAX_CALL_FRAMES * FRAME_BYTES <= cpu.arena.size)) {
       throw new BpfError(Errno.EINVAL, `CPU ${cpu.cpu} stack area at ${cpu.stackBase} is outside the arena`);
     }
-    // Frame depth and pc of the innermost helper call in progress, for the callbacks it makes.
-    let helperDepth = 0;
-    let helperPc = -1;
-    let pending: CompiledProgram | undefined;
+    const glue = cpuGlue(cpu);
     const imports: WebAssembly.Imports = {
       env: {
         mem: cpu.arena.memory,
+        glue: glue.table,
         stack_top: new WebAssembly.Global({ value: "i64", mutable: false }, BigInt(cpu.stackBase + MAX_CALL_FRAMES * FRAME_BYTES)),
         cpu_id: new WebAssembly.Global({ value: "i64", mutable: false }, BigInt(cpu.cpu)),
-        helper: (id: number, pc: number, depth: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint): bigint => {
-          const h = cpu.helpers[id];
-          if (!h) throw new ProgramFault(pc, `unknown helper ${id}`);
-          // Read by callbacks this helper makes; the callback restores them.
-          helperDepth = depth;
-          helperPc = pc;
-          return h(cpu, u64(r1), u64(r2), u64(r3), u64(r4), u64(r5));
-        },
-        fault: (pc: number, code: number, addr: bigint): never => {
-          throw new ProgramFault(pc, faultReason(code, addr));
-        },
-        tail_prep: (mapOff: bigint, index: bigint): number => {
-          const lookup = cpu.tailCallTarget;
-          // A map pointer above 4 GiB cannot be an arena offset: no target.
-          if (!lookup || cpu.tailCalls >= MAX_TAIL_CALL_CNT || BigInt.asUintN(64, mapOff) >> 32n !== 0n) return 0;
-          const target = lookup(Number(mapOff), Number(BigInt.asUintN(32, index)));
-          if (!target) return 0;
-          cpu.tailCalls++;
-          pending = target;
-          return 1;
-        },
-        tail_run: (depth: number, ctx: bigint): bigint => {
-          const target = pending!;
-          pending = undefined;
-          return target instanceof JitProgram ? target.runAt(u64(ctx), cpu, depth) : target.run(u64(ctx), cpu);
-        },
-        callx: (pc: number, depth: number, target: bigint, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint): bigint => {
-          // The interpreter's rule: a subprogram entry index is a local call, else a helper id.
-          const t = u64(target);
-          const f = t < 0x100000000n ? (instance.exports[`f${t}`] as WasmMain | undefined) : undefined;
-          if (typeof f === "function") {
-            if (depth + 1 >= MAX_CALL_FRAMES) throw new ProgramFault(pc, faultReason(FaultCode.CallDepth, 0n));
-            return f(r1, r2, r3, r4, r5, depth + 1);
-          }
-          if (t < 0x100000000n && cpu.helpers[Number(t)]) {
-            return (imports.env!.helper as Function)(Number(t), pc, depth, r1, r2, r3, r4, r5) as bigint;
-          }
-          throw new ProgramFault(pc, `callx target 0x${t.toString(16)} is neither a subprogram nor a helper`);
-        },
       },
     };
     let instance: WebAssembly.Instance;
@@ -147,45 +108,9 @@ export class JitProgram implements CompiledProgram {
     } catch (e) {
       throw new BpfError(Errno.EINVAL, `cannot instantiate JIT module: ${(e as Error).message}`);
     }
-    const exports = instance.exports;
-    const callback: Runner["callback"] = (insnIndex, r1, r2, r3, r4, r5) => {
-      const f = exports[`f${insnIndex}`] as WasmMain | undefined;
-      if (typeof f !== "function") throw new ProgramFault(helperPc, `callback insn ${insnIndex} is not a function entry`);
-      const outerDepth = helperDepth;
-      const outerPc = helperPc;
-      if (outerDepth + 1 >= MAX_CALL_FRAMES) throw new ProgramFault(outerPc, faultReason(FaultCode.CallDepth, 0n));
-      try {
-        return u64(f(r1, r2, r3, r4, r5, outerDepth + 1));
-      } finally {
-        // Helpers called inside the callback moved these; the helper that made
-        // this callback may make more (bpf_loop), from its own frame.
-        helperDepth = outerDepth;
-        helperPc = outerPc;
-      }
-    };
-    const runner: Runner = { main: exports.f0 as WasmMain, exports, callback };
+    const runner: Runner = { main: instance.exports.f0 as WasmFn, exports: instance.exports, glue };
     this.runners.set(cpu, runner);
     return runner;
-  }
-}
-
-function faultReason(code: number, addr: bigint): string {
-  const n = code >> 4;
-  const a = BigInt.asIntN(64, addr);
-  const at = a < 0n ? `-0x${(-a).toString(16)}` : `0x${a.toString(16)}`;
-  switch (code & 15) {
-    case FaultCode.Read:
-      return `invalid read of ${n} bytes at ${at}`;
-    case FaultCode.Write:
-      return `invalid write of ${n} bytes at ${at}`;
-    case FaultCode.Atomic:
-      return `invalid atomic access of ${n} bytes at ${at}`;
-    case FaultCode.Misaligned:
-      return `misaligned atomic access of ${n} bytes at ${at}`;
-    case FaultCode.CallDepth:
-      return `the call stack of ${MAX_CALL_FRAMES} frames is too deep`;
-    default:
-      return `fault ${code}`;
   }
 }
 

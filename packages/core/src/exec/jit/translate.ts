@@ -9,9 +9,9 @@
  *            3 tail_prep(i64 map, i64 index)             -> i32
  *            4 tail_run (i32 depth, i64 ctx)             -> i64
  *            5 callx    (i32 pc, i32 depth, i64 target, i64 r1..r5) -> i64
- *   imports  env.mem (memory pages pages shared), env.helper, env.fault,
- *            env.tail_prep, env.tail_run, env.callx, env.stack_top and
- *            env.cpu_id (immutable i64 globals)
+ *   imports  env.mem   (memory pages pages shared)
+ *            env.glue  (table of 5 funcref: the out-calls above, by slot)
+ *            env.stack_top, env.cpu_id (immutable i64 globals)
  *   funcs    one per eBPF function, in program order; exported as
  *            "f<insn index of its entry>" (the main program is "f0").
  *
@@ -26,7 +26,7 @@ import { Cls, OP_LDDW, decodeInsns, type DecodedInsns } from "./decode.js";
 import { emitAlu } from "./emit-alu.js";
 import { emitCall, emitCond, emitExit } from "./emit-jmp.js";
 import { emitLddw, emitMem } from "./emit-mem.js";
-import { EXTRA_I32_LOCALS, EXTRA_I64_LOCALS, IMPORTED_FUNCS, L_DEPTH, L_LABEL, REG_LOCAL, G_STACK_TOP, type EmitEnv } from "./frame.js";
+import { EXTRA_I32_LOCALS, EXTRA_I64_LOCALS, L_DEPTH, L_LABEL, REG_LOCAL, G_STACK_TOP, TABLE_SLOTS, TYPE_BYTES, Ty, type EmitEnv } from "./frame.js";
 import type { InlinePlan } from "./inline-helpers.js";
 import { emitStructured, type BlockEmitter } from "./structure.js";
 import { ByteWriter, ExternKind, I32, I64, Op, Section } from "./wasm-writer.js";
@@ -40,6 +40,7 @@ export interface TranslateResult {
 }
 
 const WASM_PAGE = 65536;
+const FUNCREF = 0x70;
 /** V8's limit on one function body (about 800k eBPF instructions of typical code). */
 const MAX_FUNCTION_BYTES = 7_654_321;
 
@@ -54,7 +55,7 @@ export function translateDecoded(ins: DecodedInsns, arenaSize: number, inline: I
   const env: EmitEnv = { arenaSize, r10ReadOnly: !writesR10(ins), inline };
   const entries = functionEntries(ins);
   const indexOf = new Map<number, number>();
-  entries.forEach((e, k) => indexOf.set(e, IMPORTED_FUNCS + k));
+  entries.forEach((e, k) => indexOf.set(e, k));
   const funcIndex = (pc: number): number => {
     const f = indexOf.get(pc);
     if (f === undefined) throw new BpfError(Errno.EINVAL, `insn ${pc} is not a function entry`);
@@ -153,33 +154,23 @@ function assemble(pages: number, entries: readonly number[], bodies: ByteWriter[
   const m = new ByteWriter(total + 256);
   m.bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
 
-  const fn = (params: number[], results: number[]): number[] => [0x60, params.length, ...params, results.length, ...results];
-  const types = new ByteWriter().u32(6);
-  types.bytes(fn([I32, I32, I32, I64, I64, I64, I64, I64], [I64]));
-  types.bytes(fn([I32, I32, I64], []));
-  types.bytes(fn([I64, I64, I64, I64, I64, I32], [I64]));
-  types.bytes(fn([I64, I64], [I32]));
-  types.bytes(fn([I32, I64], [I64]));
-  types.bytes(fn([I32, I32, I64, I64, I64, I64, I64, I64], [I64]));
+  const types = new ByteWriter().u32(TYPE_BYTES.length);
+  for (const t of TYPE_BYTES) types.bytes(t);
   m.section(Section.type, types);
 
-  const imports = new ByteWriter().u32(8);
+  const imports = new ByteWriter().u32(4);
   imports.name("env").name("mem").u8(ExternKind.memory).u8(0x03).u32(pages).u32(pages);
-  imports.name("env").name("helper").u8(ExternKind.func).u32(0);
-  imports.name("env").name("fault").u8(ExternKind.func).u32(1);
-  imports.name("env").name("tail_prep").u8(ExternKind.func).u32(3);
-  imports.name("env").name("tail_run").u8(ExternKind.func).u32(4);
-  imports.name("env").name("callx").u8(ExternKind.func).u32(5);
+  imports.name("env").name("glue").u8(ExternKind.table).u8(FUNCREF).u8(0x00).u32(TABLE_SLOTS);
   imports.name("env").name("stack_top").u8(ExternKind.global).u8(I64).u8(0);
   imports.name("env").name("cpu_id").u8(ExternKind.global).u8(I64).u8(0);
   m.section(Section.import, imports);
 
   const funcs = new ByteWriter().u32(bodies.length);
-  for (let k = 0; k < bodies.length; k++) funcs.u32(2);
+  for (let k = 0; k < bodies.length; k++) funcs.u32(Ty.fn);
   m.section(Section.function, funcs);
 
   const exports = new ByteWriter().u32(entries.length);
-  entries.forEach((e, k) => exports.name(`f${e}`).u8(ExternKind.func).u32(IMPORTED_FUNCS + k));
+  entries.forEach((e, k) => exports.name(`f${e}`).u8(ExternKind.func).u32(k));
   m.section(Section.export, exports);
 
   const code = new ByteWriter(total + 8).u32(bodies.length);

@@ -26,6 +26,7 @@ export const Op = {
   brTable: 0x0e,
   return: 0x0f,
   call: 0x10,
+  callIndirect: 0x11,
   drop: 0x1a,
   select: 0x1b,
   localGet: 0x20,
