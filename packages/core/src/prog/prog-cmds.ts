@@ -14,7 +14,7 @@ import { registerObjectRelease, type Kernel } from "../kernel/kernel.js";
 import type { Process } from "../kernel/process.js";
 import { FMODE_CAN_WRITE, ObjKind } from "../kernel/layout.js";
 import type { MapElemAttr } from "../kernel/attr.js";
-import { mapUpdateElem } from "../kernel/map-cmds.js";
+import { mapGet, mapPut, mapUpdateElem } from "../kernel/map-cmds.js";
 import { registerInfoByFd } from "../kernel/obj-cmds.js";
 import { registerBpfCommand } from "../kernel/syscall.js";
 import { bindProgArrayKernel } from "../maps/prog-array.js";
@@ -31,16 +31,20 @@ declare module "../kernel/attr.js" {
   }
 }
 
-/** BPF_MAP_UPDATE_ELEM for fd-valued maps; undefined = not such a map. */
+/**
+ * BPF_MAP_UPDATE_ELEM for fd-valued maps; undefined = not such a map (or a
+ * bad map fd), for the kernel's own handler to answer. Uses the kernel's
+ * lock-free fd lookup, so other maps pay one cached peek.
+ */
 function fdMapUpdate(proc: Process, a: MapElemAttr): number | undefined {
   const k = proc.kernel;
-  bindProgArrayKernel(k);
-  const slot = proc.fds.get(a.mapFd);
-  if (slot < 0) return undefined;
+  const h = mapGet(proc, a.mapFd);
+  if (typeof h === "number") return undefined;
+  const held = proc.fds.held;
   const fmode = proc.fds.fmode;
   try {
-    const h = k.mapBySlot(slot);
-    if (!h?.impl.sysUpdateFdElem) return undefined;
+    if (!h.impl.sysUpdateFdElem) return undefined;
+    bindProgArrayKernel(k);
     if (!(fmode & FMODE_CAN_WRITE)) return -Errno.EPERM;
     if (!a.key || a.key.length < h.hdr.keySize || !a.value || a.value.length < 4) return -Errno.EFAULT;
     const fd = new DataView(a.value.buffer, a.value.byteOffset, 4).getInt32(0, true);
@@ -54,7 +58,7 @@ function fdMapUpdate(proc: Process, a: MapElemAttr): number | undefined {
     k.arena.u8.set(a.key.subarray(0, h.hdr.keySize), keyOff);
     return h.impl.sysUpdateFdElem(keyOff, obj, a.flags ?? 0);
   } finally {
-    k.objects.put(slot);
+    mapPut(proc, h, held);
   }
 }
 
