@@ -14,6 +14,7 @@ import { arrayMapOps } from "./array.js";
 import { percpuArrayMapOps } from "./percpu-array.js";
 import { lpmTrieMapOps } from "./lpm-trie.js";
 import { ringbufMapOps } from "./ringbuf.js";
+import { queueMapOps, stackMapOps } from "./queue-stack.js";
 import "../ringbuf/ringbuf-helpers.js"; // registers the ring buffer helpers with the map type
 
 export const mapOpsByType: ReadonlyArray<MapOps | undefined> = (() => {
@@ -29,6 +30,8 @@ export const mapOpsByType: ReadonlyArray<MapOps | undefined> = (() => {
   t[6 /* MapType.PercpuArray */] = percpuArrayMapOps;
   t[11 /* MapType.LpmTrie */] = lpmTrieMapOps;
   t[27 /* MapType.Ringbuf */] = ringbufMapOps;
+  t[22 /* MapType.Queue */] = queueMapOps;
+  t[23 /* MapType.Stack */] = stackMapOps;
   return t;
 })();
 
