@@ -176,6 +176,9 @@ describe("JIT engine", () => {
       encode([[0x8f, 0, 0, 0, 0], I.exit()]), // neg with a register source
       encode([[0xff, 0, 0, 0, 0], I.exit()]), // unknown ALU64 opcode
       encode([[0x20, 0, 0, 0, 0], I.exit()]), // legacy packet load
+      encode([[0xdb, 10, 1, -8, 0xe0], I.exit()]), // xchg without BPF_FETCH: no such instruction
+      encode([[0xc3, 10, 1, -8, 0xf0], I.exit()]), // cmpxchg32 without BPF_FETCH
+      encode([[0xdb, 10, 1, -8, 0x10], I.exit()]), // unknown atomic op (sub)
     ]) {
       expect(() => compile(bad)).toThrow(expect.objectContaining({ errno: 22 }));
     }
