@@ -1,5 +1,6 @@
 export * from "./protocol.js";
 export * from "./run-loop.js";
+export * from "./stepped-runner.js";
 export * from "./cpu-context.js";
 export * from "./ctx-build.js";
 export * from "./endpoint.js";

@@ -2,9 +2,9 @@
  * One simulated CPU's run loop: take a batch from the event ring, run the
  * programs attached to each event's hook in this CPU's context, record the
  * results, hand the slots back. The same `CpuRunner` serves both machine
- * modes: a worker thread drives it with `runBatch` (threads mode) and the
- * stepped scheduler drives it one delivery at a time with `step`, or one
- * instruction at a time with `stepInsn` (interpreter programs).
+ * modes: a worker thread drives it with `runBatch` (threads mode); the
+ * stepped scheduler drives a `SteppedCpuRunner` (stepped-runner.ts) one
+ * delivery or one instruction at a time.
  *
  * Per-CPU statistics row (CPU_STATS_BYTES at statsOff + cpu * CPU_STATS_BYTES,
  * i64 words, written only by this CPU, read by anyone):
@@ -40,10 +40,6 @@ import {
   HOOK_MAX_PROGS,
   HookType,
   ProgramFault,
-  BpfError,
-  Errno,
-  InterpreterProgram,
-  type VmState,
   ER_CAPACITY,
   ER_HEAD,
   ER_SLOTS,
@@ -107,14 +103,12 @@ const TCX_NEXT = -1;
 
 export class CpuRunner {
   readonly cpu: number;
-  private readonly o: CpuRunnerOptions;
+  protected readonly o: CpuRunnerOptions;
   private readonly hooks: (HookEntry | undefined)[] = [];
   private readonly ids = new Uint32Array(HOOK_MAX_PROGS);
-  private readonly ctxBig: bigint;
+  protected readonly ctxBig: bigint;
   private readonly statsW: number;
-  private readonly totals = new Float64Array(8);
-  /** Deliveries left of the slot at the head (stepped mode runs a burst one delivery at a time). */
-  private burstLeft = 0;
+  protected readonly totals = new Float64Array(8);
   lastFault: string | undefined;
 
   constructor(o: CpuRunnerOptions) {
@@ -159,7 +153,6 @@ export class CpuRunner {
       deliveries += rep;
     }
     Atomics.store(i32, rw + (ER_HEAD >> 2), (head + n) | 0);
-    this.burstLeft = 0;
     this.totals[CS_DELIVERIES] += deliveries;
     this.totals[CS_SLOTS] += n;
     this.totals[CS_BATCHES] += 1;
@@ -167,94 +160,8 @@ export class CpuRunner {
     return n;
   }
 
-  /**
-   * Stepped mode: one delivery of the event at the head of the ring (a
-   * burst of n takes n steps). Returns false if the ring is empty.
-   */
-  step(): boolean {
-    if (this.pending() === 0) return false;
-    const s = this.headSlot();
-    this.deliver(s, 1);
-    this.totals[CS_DELIVERIES] += 1;
-    this.endDelivery();
-    return true;
-  }
-
-  /**
-   * Stepped mode at instruction granularity (interpreter programs only):
-   * execute one eBPF instruction of the delivery in progress on this CPU,
-   * starting the next delivery when none is. Helper calls run whole inside
-   * one step. Returns false if there is nothing to do.
-   */
-  stepInsn(): boolean {
-    let cur = this.cur;
-    if (!cur) {
-      if (this.pending() === 0) return false;
-      const s = this.headSlot();
-      const h = this.hook(this.o.arena.u32[(s + EV_HOOK) >> 2]!);
-      this.totals[CS_DELIVERIES] += 1;
-      if (!this.begin(h, 1)) {
-        this.endDelivery();
-        return true;
-      }
-      const progs = h.progs;
-      cur = this.cur = { h, progs, i: 0, ctx: this.prepare(h, s), len: this.o.arena.u32[(s + EV_DATA_LEN) >> 2]!, st: undefined, prog: undefined };
-      this.startProg(cur);
-    }
-    let ret: number | undefined;
-    try {
-      const r = cur.prog!.step(cur.st!, this.o.cpuCtx, 1);
-      if (r.done) ret = toInt32(r.r0);
-    } catch (e) {
-      ret = this.fault(cur.h, e);
-    }
-    if (ret === undefined) return true;
-    if (this.settle(cur.h, cur.i, cur.progs.length, ret, cur.len)) {
-      cur.i++;
-      this.startProg(cur);
-      return true;
-    }
-    this.cur = undefined;
-    this.endDelivery();
-    return true;
-  }
-
-  private cur: { h: HookEntry; progs: CompiledProgram[]; i: number; ctx: bigint; len: number; st: VmState | undefined; prog: InterpreterProgram | undefined } | undefined;
-
-  private startProg(cur: NonNullable<CpuRunner["cur"]>): void {
-    const p = cur.progs[cur.i];
-    if (!(p instanceof InterpreterProgram)) throw new BpfError(Errno.EINVAL, "instruction-level stepping needs the interpreter engine");
-    this.o.cpuCtx.tailCalls = 0;
-    cur.h.counters[HC_RUNS] += 1;
-    this.totals[CS_RUNS] += 1;
-    cur.prog = p;
-    cur.st = p.start(cur.ctx, this.o.cpuCtx);
-  }
-
-  /** Offset of the slot at the head of the ring; a new burst starts its countdown. */
-  private headSlot(): number {
-    const { arena, ringOff } = this.o;
-    const rw = ringOff >> 2;
-    const head = Atomics.load(arena.i32, rw + (ER_HEAD >> 2)) >>> 0;
-    const s = ringOff + ER_SLOTS + (head & (arena.u32[rw + (ER_CAPACITY >> 2)]! - 1)) * arena.u32[rw + (ER_SLOT_BYTES >> 2)]!;
-    if (this.burstLeft === 0) this.burstLeft = arena.u32[(s + EV_REPEAT) >> 2]! || 1;
-    return s;
-  }
-
-  /** One delivery of the head slot is done: release the slot after its last repetition. */
-  private endDelivery(): void {
-    if (--this.burstLeft !== 0) return;
-    const { arena, ringOff } = this.o;
-    const hw = (ringOff >> 2) + (ER_HEAD >> 2);
-    Atomics.store(arena.i32, hw, (Atomics.load(arena.i32, hw) + 1) | 0);
-    this.totals[CS_SLOTS] += 1;
-    this.totals[CS_BATCHES] += 1;
-    // Publish counters when the ring runs dry (and every 256 slots), not per step.
-    if (this.pending() === 0 || (this.totals[CS_SLOTS]! & 255) === 0) this.flush();
-  }
-
   /** The hook entry, re-read when its generation changed (seqlock, hook-table.ts). */
-  private hook(hookId: number): HookEntry {
+  protected hook(hookId: number): HookEntry {
     const { arena, hookTableOff } = this.o;
     let h = this.hooks[hookId];
     const seq = hookSeq(arena, hookTableOff, hookId);
@@ -280,7 +187,7 @@ export class CpuRunner {
   }
 
   /** Run the hook's programs `rep` times on the event in slot `s`. */
-  private deliver(s: number, rep: number): void {
+  protected deliver(s: number, rep: number): void {
     const h = this.hook(this.o.arena.u32[(s + EV_HOOK) >> 2]!);
     if (!this.begin(h, rep)) return;
     const progs = h.progs;

@@ -11,7 +11,7 @@
  * The same seed and the same pushes give the same order, so a failing run
  * replays exactly.
  */
-import type { CpuRunner } from "@bpfsim/cpu-worker";
+import type { SteppedCpuRunner } from "@bpfsim/cpu-worker";
 import { Rng } from "./rng.js";
 
 export class SteppedScheduler {
@@ -23,7 +23,7 @@ export class SteppedScheduler {
   onStep: ((cpu: number) => void) | undefined;
 
   constructor(
-    private readonly runners: CpuRunner[],
+    private readonly runners: SteppedCpuRunner[],
     seed: number,
     keepTrace = false,
     private readonly granularity: "event" | "instruction" = "event",

@@ -46,7 +46,7 @@ import {
   CS_SLOTS,
   CS_STATE,
   CTX_AREA_BYTES,
-  CpuRunner,
+  SteppedCpuRunner,
   CpuState,
   makeCpuContext,
   resolveProgramById,
@@ -123,7 +123,7 @@ export class Machine {
   /** Errors of CPUs that died, by CPU. */
   readonly cpuErrors = new Map<number, BpfError>();
   private threads: CpuHandle[] = [];
-  private runners: CpuRunner[] = [];
+  private runners: SteppedCpuRunner[] = [];
   private scheduler: SteppedScheduler | undefined;
   private deathListeners: ((cpu: number, err: BpfError) => void)[] = [];
   private down = false;
@@ -193,7 +193,7 @@ export class Machine {
       const clock = { monoNs: () => simNs, bootNs: () => simNs, taiNs: () => simNs, hz: 250 };
       m.runners = boots.map(
         (b) =>
-          new CpuRunner({
+          new SteppedCpuRunner({
             arena, cpu: b.cpu, ringOff: b.ringOff, hookTableOff: b.hookTableOff, statsOff: b.statsOff, ctxOff: b.ctxOff,
             cpuCtx: makeCpuContext({ kernel, cpu: b.cpu, clock, seed: o.seed }),
             resolveProgram: (id) => resolveProgramById(kernel, id),
