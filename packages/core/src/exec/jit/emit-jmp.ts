@@ -3,9 +3,10 @@
  * branches themselves), helper calls, tail calls, bpf-to-bpf calls and exit.
  *
  * Calls:
- * - helper `id`: the `helper` glue slot (id, pc, depth, r1..r5) -> r0. The import
- *   looks up `cpu.helpers[id]`; r1..r5 keep their values (the verifier makes
- *   them unreadable after a call anyway).
+ * - helper `id`: the `helper` glue slot (id, pc, depth, r1..r5) -> r0, which
+ *   calls `cpu.helpers[id]`; r1..r5 keep their values (the verifier makes
+ *   them unreadable after a call anyway). Array lookups may be inlined
+ *   (inline-helpers.ts).
  * - helper 12, bpf_tail_call(ctx, prog_array, index): `tail_prep(map, index)`
  *   asks the engine for the target (and counts the call); when it answers 1,
  *   `tail_run(depth, ctx)` runs the target in place of this program and the

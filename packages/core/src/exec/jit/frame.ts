@@ -1,6 +1,7 @@
 /**
  * The shape every translated eBPF function shares: its wasm signature, where
- * each eBPF register lives, and the module's import indices. Kept in one
+ * each eBPF register lives, and how it calls out (glue table slots, types,
+ * globals). Kept in one
  * place because the translator, the call emitter and the module builder must
  * agree on it exactly.
  *
