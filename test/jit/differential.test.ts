@@ -87,6 +87,8 @@ const CLASSICS: Record<string, string> = {
   "byte swaps": `lddw %r0, 0x0102030405060708\nmov %r2, %r0\nbe16 %r2\nmov %r3, %r0\nbe32 %r3\nmov %r4, %r0\nbswap64 %r4\nmov %r5, %r0\nle16 %r5\nadd %r0, %r2\nadd %r0, %r3\nadd %r0, %r4\nadd %r0, %r5\nexit`,
   "sign-extending loads and moves": `stdw [%r10-8], -2\nldxsb %r0, [%r10-8]\nldxsh %r2, [%r10-8]\nldxsw %r3, [%r10-8]\nmovsx832 %r4, %r3\nmovsx3264 %r5, %r4\nadd %r0, %r2\nadd %r0, %r3\nadd %r0, %r4\nadd %r0, %r5\nexit`,
   "deep calls fault": `call local f\nexit\nf:\ncall local f\nexit`,
+  "callx to a subprogram and to a helper": `mov %r1, 5\nlddw %r2, func f\ncall %r2\nmov %r6, %r0\nmov %r1, 3\nmov %r3, ${HELPER_ID}\ncall %r3\nadd %r0, %r6\nexit\nf:\nmov %r0, %r1\nmul %r0, 3\nstdw [%r10-8], 4\nexit`,
+  "gotol forward and back": `mov %r0, 0\nja32 L2\nL1:\nadd %r0, 5\nexit\nL2:\nadd %r0, 2\nja32 L1`,
   "irreducible loop": `mov %r0, 0\nmov %r3, 5\nldxb %r2, [%r1+0]\njeq %r2, 0, B\nA:\nadd %r0, 1\nB:\nadd %r0, 2\nsub %r3, 1\njne %r3, 0, A\nexit`,
 };
 
