@@ -78,16 +78,17 @@ export function mapCreate(proc: Process, a: MapCreateAttr): number {
   if (ops === undefined) return -Errno.EINVAL;
 
   let innerMapOff = 0;
+  let innerMapErr = 0;
   if (a.innerMapFd) {
     const s = proc.fds.get(a.innerMapFd);
     if (s >= 0) {
       innerMapOff = k.mapBySlot(s)?.hdr.headerOff ?? 0;
       k.objects.put(s);
-    }
+    } else innerMapErr = s;
   }
   const attr: MapAttr = {
     mapType: a.mapType, keySize: a.keySize, valueSize: a.valueSize, maxEntries: a.maxEntries, mapFlags,
-    innerMapOff, numaNode, spinLockOff: a.spinLockOff ?? -1, mapExtra: a.mapExtra ?? 0n,
+    innerMapOff, innerMapErr, numaNode, spinLockOff: a.spinLockOff ?? -1, mapExtra: a.mapExtra ?? 0n,
     btfFd: a.btfFd ?? 0, btfKeyTypeId: btfKey, btfValueTypeId: btfValue,
   };
   if (typeof a.mapName === "string") attr.mapName = a.mapName;

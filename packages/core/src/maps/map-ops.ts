@@ -26,6 +26,8 @@ export interface MapAttr {
   mapFlags: number;
   /** Inner map template (map-in-map), header offset, or 0. */
   innerMapOff?: number;
+  /** The errno of resolving inner_map_fd (EBADF for a closed fd), or 0; only map-in-map types read it. */
+  innerMapErr?: number;
   numaNode?: number;
   mapName?: string;
   /** Offset of the `struct bpf_spin_lock` in the value, or -1. From BTF once the loader has it. */

@@ -15,6 +15,8 @@ import { percpuArrayMapOps } from "./percpu-array.js";
 import { lpmTrieMapOps } from "./lpm-trie.js";
 import { ringbufMapOps } from "./ringbuf.js";
 import { queueMapOps, stackMapOps } from "./queue-stack.js";
+import { arrayOfMapsMapOps } from "./array-of-maps.js";
+import { hashOfMapsMapOps } from "./hash-of-maps.js";
 import "../ringbuf/ringbuf-helpers.js"; // registers the ring buffer helpers with the map type
 
 export const mapOpsByType: ReadonlyArray<MapOps | undefined> = (() => {
@@ -32,6 +34,8 @@ export const mapOpsByType: ReadonlyArray<MapOps | undefined> = (() => {
   t[27 /* MapType.Ringbuf */] = ringbufMapOps;
   t[22 /* MapType.Queue */] = queueMapOps;
   t[23 /* MapType.Stack */] = stackMapOps;
+  t[12 /* MapType.ArrayOfMaps */] = arrayOfMapsMapOps;
+  t[13 /* MapType.HashOfMaps */] = hashOfMapsMapOps;
   return t;
 })();
 
