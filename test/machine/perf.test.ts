@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { assemble } from "@bpfsim/loader";
 import { BpfCmd, Errno, EventKind, MapType, PERF_COUNT_SW_BPF_OUTPUT, PERF_SAMPLE_RAW, PERF_TYPE_SOFTWARE, perfEventOfFd, perfEventOpenFd, perfEventStats } from "@bpfsim/core";
-import { createMachine, PerfBuffer, processPerfHost, type Machine } from "@bpfsim/harness";
+import { createMachine, PerfBuffer, type Machine } from "@bpfsim/harness";
 import { arrayU64, FRAME64, loadXdp, skipNote, threadsUnavailable } from "./helpers.js";
 
 function seqOutputProg(seqFd: number, evFd: number, failFd: number): Uint8Array {
@@ -57,7 +57,7 @@ async function perfRun(m: Machine, perCpu: number, burst: number) {
   const got: bigint[][] = Array.from({ length: m.ncpus }, () => []);
   const lost = new Array<bigint>(m.ncpus).fill(0n);
   let wrongCpu = 0;
-  const pb = new PerfBuffer(processPerfHost(p), evFd, {
+  const pb = new PerfBuffer(p, evFd, {
     pageCnt: 1,
     onSample: (cpu, d) => {
       const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);

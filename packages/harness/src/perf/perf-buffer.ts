@@ -1,6 +1,6 @@
 /**
  * A user-space consumer of a BPF_MAP_TYPE_PERF_EVENT_ARRAY, shaped like
- * libbpf's `perf_buffer`: `new PerfBuffer(host, mapFd, { pageCnt, onSample,
+ * libbpf's `perf_buffer`: `new PerfBuffer(proc, mapFd, { pageCnt, onSample,
  * onLost })` opens one PERF_COUNT_SW_BPF_OUTPUT event per CPU with a ring of
  * `pageCnt` pages, stores each event's fd at its CPU's index of the map, and
  * then `poll(timeoutMs)` waits for wake-ups and hands every record to the
@@ -26,7 +26,9 @@ import {
   type ArenaApi,
   type PerfEventAttr,
   type PerfRecord,
+  type Process,
 } from "@bpfsim/core";
+import { processPerfHost } from "./process-perf-host.js";
 
 /** What a perf buffer needs from the process it runs in (the kernel layer provides it). */
 export interface PerfHost {
@@ -65,11 +67,16 @@ export class PerfBuffer {
   /** Records reported lost through PERF_RECORD_LOST. */
   lost = 0n;
 
+  private readonly host: PerfHost;
+
+  /** `owner` is the process whose fds these are (or any PerfHost). */
   constructor(
-    private readonly host: PerfHost,
+    owner: Process | PerfHost,
     mapFd: number,
     private readonly opts: PerfBufferOptions,
   ) {
+    const host = "perfEventOpen" in owner ? owner : processPerfHost(owner);
+    this.host = host;
     const arena = host.arena;
     this.wakeOff = arena.alloc(8, KERNEL_OWNER);
     if (this.wakeOff < 0) throw new BpfError(Errno.ENOMEM, "perf buffer");

@@ -13,7 +13,6 @@ import { perfEventOfFd, perfEventStats } from "@bpfsim/core";
 import { createMachine, type Machine } from "../machine/machine.js";
 import { PacketGenerator, type Flow } from "../sources/packets.js";
 import { PerfBuffer } from "../perf/perf-buffer.js";
-import { processPerfHost } from "../perf/process-perf-host.js";
 import { LoadThreads } from "../load/load-pool.js";
 import type { LoadResult } from "../load/load-task.js";
 import { prepareScenario } from "./default-scenario.js";
@@ -104,7 +103,7 @@ export async function runDefaultScenario(o: RunOptions): Promise<RunFigures> {
     let received = 0;
     let lostReported = 0n;
     let badCpu = 0;
-    const pb = new PerfBuffer(processPerfHost(m.proc), s.eventsFd, {
+    const pb = new PerfBuffer(m.proc, s.eventsFd, {
       pageCnt: 16,
       onSample: (cpu, data) => {
         received++;
