@@ -52,7 +52,8 @@ function createAttr(proc: Process, m: MapSpec, innerMapFd?: number): MapCreateAt
     valueSize: m.valueSize,
     maxEntries: m.type === MapType.PerfEventArray && m.maxEntries === 0 ? proc.kernel.ncpus : m.maxEntries,
     mapFlags: m.flags,
-    mapName: m.name,
+    // libbpf copies the name into the 16-byte map_name (libbpf_strlcpy): "outer.inner" templates get cut.
+    mapName: m.name.slice(0, 15),
   };
   if (m.flags & BPF_F_NUMA_NODE) attr.numaNode = m.numaNode;
   if (m.mapExtra !== 0n) attr.mapExtra = m.mapExtra;
