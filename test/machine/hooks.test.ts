@@ -132,6 +132,44 @@ exit
   });
 });
 
+describe("link objects", () => {
+  // Values as Linux 6.18 reports them for the same links (struct bpf_link_info, 64 bytes).
+  it("have ids and bpf_link_info as in Linux", async () => {
+    const m = await createMachine({ cpus: 1, mode: "stepped", arenaSize: 16 << 20, ringSlots: 16, slotBytes: 128 });
+    try {
+      const p = m.proc;
+      const info = (fd: number) => {
+        const a = { bpfFd: fd, infoLen: 256, info: new Uint8Array(256) };
+        expect(p.bpf(BpfCmd.ObjGetInfoByFd, a)).toBe(0);
+        expect(a.infoLen).toBe(64);
+        const dv = new DataView(a.info.buffer);
+        return [0, 4, 8, 16, 20, 24].map((o) => dv.getUint32(o, true));
+      };
+      const xdp = loadXdp(m, ret(2));
+      const xl = p.bpf(BpfCmd.LinkCreate, { progFd: xdp, targetIfindex: 1, attachType: AttachType.Xdp });
+      const [type, id, progId, ifindex] = info(xl);
+      expect([type, ifindex]).toEqual([6, 1]);
+      const pi = { bpfFd: xdp, infoLen: 8, info: new Uint8Array(8) };
+      expect(p.bpf(BpfCmd.ObjGetInfoByFd, pi)).toBe(0);
+      expect(progId).toBe(new DataView(pi.info.buffer).getUint32(4, true)); // bpf_prog_info.id
+      // The link is reachable by id.
+      const again = p.bpf(BpfCmd.LinkGetFdById, { id });
+      expect(again).toBeGreaterThan(0);
+      expect(p.bpf(BpfCmd.LinkDetach, { linkFd: xl })).toBe(0);
+      expect(info(again)[3]).toBe(0); // detached: no interface
+      const cls = m.loadProgram({ progType: ProgType.SchedCls, insns: ret(0) });
+      const tl = p.bpf(BpfCmd.LinkCreate, { progFd: cls, targetIfindex: 1, attachType: AttachType.TcxIngress });
+      expect(info(tl).filter((_, i) => i === 0 || i >= 3).slice(0, 3)).toEqual([11, 1, AttachType.TcxIngress]);
+      const raw = m.loadProgram({ progType: ProgType.RawTracepoint, insns: ret(0) });
+      const rl = p.bpf(BpfCmd.RawTracepointOpen, { name: "sched_switch", progFd: raw });
+      const r = info(rl);
+      expect([r[0], r[5]]).toEqual([1, 13]);
+    } finally {
+      await m.shutdown();
+    }
+  });
+});
+
 describe("stepped scheduler", () => {
   async function trace(seed: number): Promise<number[]> {
     const m = await createMachine({ cpus: 3, mode: "stepped", seed, arenaSize: 16 << 20, ringSlots: 16, slotBytes: 128 });

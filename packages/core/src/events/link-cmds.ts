@@ -7,6 +7,7 @@
  * process). Its data block (LINK_BYTES):
  *
  *   +0 hookId  +4 program slot  +8 attach type  +12 state  +16 program id
+ *   +20 tracepoint name length + 1 (raw tracepoint links; bpf_link_info)
  *
  * state: 0 = being created (holds the program reference), 1 = attached
  * (holds it), 2 = detached (reference dropped).
@@ -33,7 +34,8 @@ import { FMODE_CAN_READ, FMODE_CAN_WRITE, ObjKind } from "../kernel/layout.js";
 import { registerObjectRelease, type Kernel } from "../kernel/kernel.js";
 import type { Process } from "../kernel/process.js";
 import { registerBpfCommand } from "../kernel/syscall.js";
-import { HookType, hookEdit, hookGetOrCreate } from "./hook-table.js";
+import { registerInfoByFd } from "../kernel/obj-cmds.js";
+import { HookType, hookEdit, hookGetOrCreate, hookInfo } from "./hook-table.js";
 
 export interface LinkCreateAttr {
   progFd: number;
@@ -74,6 +76,7 @@ const L_PROG_SLOT = 1;
 const L_ATTACH_TYPE = 2;
 const L_ATTACHED = 3;
 const L_PROG_ID = 4;
+const L_TP_NAME_LEN = 5;
 /** Word 1 of a program header: its type (prog-object.ts P_TYPE). */
 const P_TYPE_WORD = 1;
 
@@ -125,7 +128,7 @@ function progGet(proc: Process, fd: number): [number, number, number] {
  * new link; returns the link fd. The machine uses this directly for hooks
  * bpf() has no attribute form for here (kprobes by name, sockets, perf ticks).
  */
-export function linkCreateHook(proc: Process, progFd: number, type: HookType, target: number, attachType: number): number {
+export function linkCreateHook(proc: Process, progFd: number, type: HookType, target: number, attachType: number, tpName?: string): number {
   const k = proc.kernel;
   const table = hookTableOf(k);
   if (table < 0) throw new BpfError(-table, "no hook table: this kernel has no machine");
@@ -143,6 +146,7 @@ export function linkCreateHook(proc: Process, progFd: number, type: HookType, ta
     u32[w + L_PROG_SLOT] = progSlot;
     u32[w + L_ATTACH_TYPE] = attachType;
     u32[w + L_PROG_ID] = progId;
+    u32[w + L_TP_NAME_LEN] = tpName === undefined ? 0 : tpName.length + 1;
     linkSlot = k.objects.alloc(ObjKind.Link, dataOff, proc.uid);
     if (linkSlot < 0) throw new BpfError(-linkSlot, "link");
     const linkId = k.objects.idOf(linkSlot);
@@ -216,7 +220,7 @@ registerBpfCommand(BpfCmd.LinkCreate, (proc, a) => {
 
 registerBpfCommand(BpfCmd.RawTracepointOpen, (proc, a) => {
   if (typeof a.name !== "string" || a.name.length === 0) return -Errno.EINVAL;
-  return linkCreateHook(proc, a.progFd, HookType.RawTracepoint, symbolId(a.name), AttachType.TraceRawTp);
+  return linkCreateHook(proc, a.progFd, HookType.RawTracepoint, symbolId(a.name), AttachType.TraceRawTp, a.name);
 });
 
 registerBpfCommand(BpfCmd.LinkDetach, (proc, a) => {
@@ -279,4 +283,55 @@ registerBpfCommand(BpfCmd.ProgDetach, (proc, a) => {
   } finally {
     k.objects.put(slot);
   }
+});
+
+/** enum bpf_link_type values bpfsim's links report. */
+const BPF_LINK_TYPE_RAW_TRACEPOINT = 1;
+const BPF_LINK_TYPE_XDP = 6;
+const BPF_LINK_TYPE_PERF_EVENT = 7;
+const BPF_LINK_TYPE_TCX = 11;
+/** sizeof(struct bpf_link_info) in Linux 6.18. */
+export const BPF_LINK_INFO_SIZE = 64;
+
+/**
+ * struct bpf_link_info: type, id, prog_id, then the per-type union at +16
+ * (xdp/tcx: ifindex, 0 once detached, as Linux reports; tcx: attach_type;
+ * raw tracepoint: tp_name_len with no name buffer given). kprobe, tracepoint
+ * and perf event hooks report BPF_LINK_TYPE_PERF_EVENT, as their Linux
+ * counterparts (perf_event_open + BPF_LINK_CREATE) would, with no details.
+ */
+registerInfoByFd(ObjKind.Link, (k, slot, out) => {
+  const w = k.objects.dataOf(slot) >> 2;
+  const u32 = k.arena.u32;
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const attached = Atomics.load(u32, w + L_ATTACHED) === 1;
+  const table = hookTableOf(k);
+  const hook = table > 0 ? hookInfo(k.arena, table, u32[w + L_HOOK]!) : undefined;
+  let type = 0;
+  switch (hook?.type) {
+    case HookType.Xdp:
+      type = BPF_LINK_TYPE_XDP;
+      dv.setUint32(16, attached ? hook.target : 0, true);
+      break;
+    case HookType.TcIngress:
+    case HookType.TcEgress:
+      type = BPF_LINK_TYPE_TCX;
+      dv.setUint32(16, attached ? hook.target : 0, true);
+      dv.setUint32(20, u32[w + L_ATTACH_TYPE]!, true);
+      break;
+    case HookType.RawTracepoint:
+      type = BPF_LINK_TYPE_RAW_TRACEPOINT;
+      dv.setUint32(24, u32[w + L_TP_NAME_LEN]!, true);
+      break;
+    case HookType.Kprobe:
+    case HookType.Kretprobe:
+    case HookType.Tracepoint:
+    case HookType.PerfEvent:
+      type = BPF_LINK_TYPE_PERF_EVENT;
+      break;
+  }
+  dv.setUint32(0, type, true);
+  dv.setUint32(4, k.objects.idOf(slot), true);
+  dv.setUint32(8, u32[w + L_PROG_ID]!, true);
+  return BPF_LINK_INFO_SIZE;
 });
