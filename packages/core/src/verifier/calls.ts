@@ -9,9 +9,10 @@ import type { Insn } from "./insn.js";
 import { ArgType, RetType, type HelperProto } from "../helpers/proto.js";
 import { type Reg, type VState, T, notInit, unknownScalar, ptrReg, copyReg, newFrame, curFrame, isPointer } from "./reg-state.js";
 import { typeName } from "./log.js";
-import { checkRegion, checkMapAccessType } from "./mem.js";
+import { checkRegion, checkMapAccessType, checkPacket } from "./mem.js";
 import { stackRangeForHelper, stackConst } from "./stack.js";
 import { mapAllowsHelper, helperAllowsMap } from "./map-compat.js";
+import { helperNames } from "../helpers/func-names.js";
 
 const FUNC_LOOP = 181;
 const FUNC_SPIN_LOCK = 93;
@@ -22,9 +23,10 @@ const BPF_FUNC_MAX_ID = 212;
 const MEM_TYPES = [T.Stack, T.Packet, T.PacketMeta, T.MapKey, T.MapValue, T.Mem];
 const MEM_NAMES = "fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_";
 
+/** The kernel's func_id_name(): `bpf_<name>`, or "unknown". */
 export function helperName(ctx: Vctx, id: number): string {
-  const p = ctx.env.helpers(id);
-  return p ? `bpf_${p.name}` : "unknown";
+  const n = ctx.env.helpers(id)?.name ?? helperNames[id];
+  return n ? `bpf_${n}` : "unknown";
 }
 
 interface Meta {
@@ -48,7 +50,7 @@ function helperMem(ctx: Vctx, regno: number, size: number, write: boolean, zeroO
   switch (r.type) {
     case T.Packet: case T.PacketMeta:
       if (write && !ctx.env.progTypeOps.directPacketAccess) ctx.fail("EACCES", "cannot write into packet");
-      checkRegion(ctx, regno, r, r.off, size, r.range, zeroOk, true);
+      checkPacket(ctx, regno, r, r.off, size, zeroOk);
       return;
     case T.MapKey:
       if (write) ctx.fail("EACCES", `R${regno} cannot write into map_key`);
@@ -177,7 +179,7 @@ export function checkHelperCall(ctx: Vctx, insn: Insn): { callback?: number; cbA
   if (id < 0 || id >= BPF_FUNC_MAX_ID) ctx.fail("EINVAL", `invalid func unknown#${id}`);
   const p = ctx.env.helpers(id);
   if (!p || !ctx.env.progTypeOps.helperAllowed(id)) {
-    ctx.fail("EINVAL", `program of this type cannot use helper ${p ? "bpf_" + p.name : "unknown"}#${id}`);
+    ctx.fail("EINVAL", `program of this type cannot use helper ${helperName(ctx, id)}#${id}`);
   }
   if (p.gplOnly && ctx.env.gplCompatible === false) ctx.fail("EINVAL", "cannot call GPL-restricted function from non-GPL compatible program");
   const meta: Meta = {};

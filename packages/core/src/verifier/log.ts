@@ -5,21 +5,32 @@
 import { type Reg, type Frame, T, Slot, S64_MIN, S64_MAX, S32_MIN, S32_MAX } from "./reg-state.js";
 import { tnumIsUnknown, tnumStr, U64, U32 } from "./tnum.js";
 
+/**
+ * The log as a list of lines, so that the kernel's rewinds (a finished
+ * branch's lines are dropped at level 1) and the per-instruction state
+ * comment (appended to the line just printed) cost O(1).
+ */
 export class VerifierLog {
-  text = "";
+  private lines: string[] = [];
   constructor(readonly level: number) {}
-  /** Appends raw text (already newline-terminated where needed). */
-  write(s: string): void {
-    if (this.level > 0) this.text += s;
-  }
   line(s: string): void {
-    this.write(s + "\n");
+    if (this.level > 0) this.lines.push(s);
+  }
+  /** Appends to the last line printed. */
+  appendToLast(s: string): void {
+    if (this.level > 0 && this.lines.length) this.lines[this.lines.length - 1] += s;
+  }
+  get last(): string {
+    return this.lines[this.lines.length - 1] ?? "";
   }
   get pos(): number {
-    return this.text.length;
+    return this.lines.length;
   }
   reset(pos: number): void {
-    if (this.text.length > pos) this.text = this.text.slice(0, pos);
+    if (this.lines.length > pos) this.lines.length = pos;
+  }
+  get text(): string {
+    return this.lines.length ? this.lines.join("\n") + "\n" : "";
   }
 }
 

@@ -26,19 +26,28 @@ function memOk(ctx: Vctx, regno: number, reg: Reg, off: number, size: number, me
   return false;
 }
 
+/**
+ * check_packet_access: a packet pointer's range already counts from after
+ * its variable offset, so only the fixed offset is checked against it.
+ */
+export function checkPacket(ctx: Vctx, regno: number, reg: Reg, off: number, size: number, zeroOk: boolean): void {
+  if (reg.smin < 0n) ctx.fail("EACCES", `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`);
+  if (!memOk(ctx, regno, reg, off, size, reg.range, zeroOk)) ctx.fail("EACCES", `R${regno} offset is outside of the packet`);
+}
+
 /** check_mem_region_access: the access is safe for every value of the variable offset. */
-export function checkRegion(ctx: Vctx, regno: number, reg: Reg, off: number, size: number, memSize: number, zeroOk: boolean, pkt = false): void {
+export function checkRegion(ctx: Vctx, regno: number, reg: Reg, off: number, size: number, memSize: number, zeroOk: boolean): void {
   if (reg.smin < 0n && (reg.smin <= -(1n << 31n) || reg.smin + BigInt(off) < 0n)) {
     ctx.fail("EACCES", `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`);
   }
   if (!memOk(ctx, regno, reg, Number(reg.smin) + off, size, memSize, zeroOk)) {
-    ctx.fail("EACCES", pkt ? `R${regno} offset is outside of the packet` : `R${regno} min value is outside of the allowed memory range`);
+    ctx.fail("EACCES", `R${regno} min value is outside of the allowed memory range`);
   }
   if (reg.umax >= BigInt(BPF_MAX_VAR_OFF)) {
     ctx.fail("EACCES", `R${regno} unbounded memory access, make sure to bounds check any such access`);
   }
   if (!memOk(ctx, regno, reg, Number(reg.umax) + off, size, memSize, zeroOk)) {
-    ctx.fail("EACCES", pkt ? `R${regno} offset is outside of the packet` : `R${regno} max value is outside of the allowed memory range`);
+    ctx.fail("EACCES", `R${regno} max value is outside of the allowed memory range`);
   }
 }
 
@@ -174,8 +183,7 @@ export function checkMemAccess(
     case T.PacketMeta:
       if (write && !ctx.env.progTypeOps.directPacketAccess) ctx.fail("EACCES", "cannot write into packet");
       leak("packet");
-      if (reg.smin < 0n) ctx.fail("EACCES", `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`);
-      checkRegion(ctx, regno, reg, off, size, reg.range, false, true);
+      checkPacket(ctx, regno, reg, off, size, false);
       result = unknownScalar();
       kinds("pkt");
       break;

@@ -12,23 +12,31 @@ import type { Vctx, ExploredState } from "./context.js";
 import { type Reg, type VState, type Frame, T, Slot, copyState } from "./reg-state.js";
 import { tnumIn } from "./tnum.js";
 
+/** check_ids: ids of the old state must map one-to-one onto ids of the current one. */
 class IdMap {
-  private m = new Map<number, number>();
-  private rev = new Map<number, number>();
+  private old = new Int32Array(1024);
+  private cur = new Int32Array(1024);
+  private n = 0;
   tmp = 1 << 30;
+  reset(): this {
+    this.n = 0;
+    this.tmp = 1 << 30;
+    return this;
+  }
   check(a: number, b: number): boolean {
     if (!a && !b) return true;
     if (!a || !b) return false;
-    const x = this.m.get(a);
-    const y = this.rev.get(b);
-    if (x === undefined && y === undefined) {
-      this.m.set(a, b);
-      this.rev.set(b, a);
-      return true;
+    for (let i = 0; i < this.n; i++) {
+      if (this.old[i] === a) return this.cur[i] === b;
+      if (this.cur[i] === b) return false;
     }
-    return x === b && y === a;
+    if (this.n === this.old.length) return false;
+    this.old[this.n] = a;
+    this.cur[this.n++] = b;
+    return true;
   }
 }
+const idmap = new IdMap();
 
 const rangeWithin = (o: Reg, c: Reg): boolean =>
   o.umin <= c.umin && o.umax >= c.umax && o.smin <= c.smin && o.smax >= c.smax &&
@@ -40,7 +48,7 @@ const sameBounds = (o: Reg, c: Reg): boolean =>
 
 function regsafe(o: Reg, c: Reg, ids: IdMap, exact: boolean): boolean {
   if (exact) {
-    if (o.type !== c.type) return false;
+    if (o.type !== c.type || o.varOff.value !== c.varOff.value || o.off !== c.off) return false;
     if (o.type === T.NotInit) return true;
     return sameBounds(o, c) && o.off === c.off && o.map === c.map && o.range === c.range && o.memSize === c.memSize &&
       o.frameno === c.frameno && ids.check(o.id, c.id) && ids.check(o.refObjId, c.refObjId);
@@ -87,7 +95,7 @@ function stacksafe(o: Frame, c: Frame, ids: IdMap, exact: boolean, priv: boolean
 export function statesEqual(ctx: Vctx, o: VState, c: VState, insn: number, exact: boolean): boolean {
   if (o.frames.length !== c.frames.length) return false;
   if (o.refs.length !== c.refs.length) return false;
-  const ids = new IdMap();
+  const ids = idmap.reset();
   if (!!o.activeLock !== !!c.activeLock) return false;
   if (o.activeLock && !ids.check(o.activeLock, c.activeLock)) return false;
   for (let i = 0; i < o.refs.length; i++) if (!ids.check(o.refs[i]!.id, c.refs[i]!.id)) return false;
@@ -134,7 +142,7 @@ export function isStateVisited(ctx: Vctx, insn: number): boolean {
       return true;
     }
     if (addNew) sl.miss++;
-    const n = sl.st.branches > 0 ? 64 : 3;
+    const n = 3;
     if (sl.miss > sl.hit * n + n) {
       list.splice(i, 1);
       i--;

@@ -94,7 +94,7 @@ function logInsn(ctx: Vctx, insn: Insn): void {
     log.line(`${ctx.insnIdx}: ${stateStr(ctx, true)}`);
     ctx.allScratched = false;
   }
-  log.line(`${ctx.insnIdx}: ${disasm(insn, (id) => ctx.env.helpers(id)?.name)}`);
+  log.line(`${ctx.insnIdx}: ${disasm(insn, (id) => helperName(ctx, id).replace(/^bpf_/, "").replace(/^unknown$/, "") || undefined)}`);
   ctx.scratched.clear();
   ctx.scratchedSlots.clear();
 }
@@ -118,11 +118,8 @@ function logAfter(ctx: Vctx): void {
   if (ctx.env.logLevel === 0 || (ctx.scratched.size === 0 && ctx.scratchedSlots.size === 0)) return;
   const s = stateStr(ctx, false);
   if (!s) return;
-  const t = ctx.log.text;
-  const nl = t.lastIndexOf("\n", t.length - 2);
-  const line = t.slice(nl + 1, t.length - 1);
-  ctx.log.reset(nl + 1);
-  ctx.log.line(`${alignComment(line)} ${s}`);
+  const line = ctx.log.last;
+  ctx.log.appendToLast(`${alignComment(line).slice(line.length)} ${s}`);
 }
 
 function pushBranch(ctx: Vctx, st: VState, insn: number): void {
@@ -140,7 +137,10 @@ function popBranch(ctx: Vctx): boolean {
   ctx.cur = b.st;
   ctx.prevInsnIdx = b.prev;
   ctx.insnIdx = b.insn;
-  if (ctx.env.logLevel >= 2) ctx.log.line(`\nfrom ${b.prev} to ${b.insn}: ${stateStr(ctx, true)}`);
+  if (ctx.env.logLevel >= 2) {
+    ctx.log.line("");
+    ctx.log.line(`from ${b.prev} to ${b.insn}: ${stateStr(ctx, true)}`);
+  }
   ctx.allScratched = true;
   return true;
 }
@@ -157,7 +157,10 @@ function doCheck(ctx: Vctx): void {
       ctx.fail("E2BIG", `BPF program is too large. Processed ${ctx.processed} insn`);
     }
     if (ctx.cfg.prunePoints[idx] && isStateVisited(ctx, idx)) {
-      if (ctx.env.logLevel >= 2) ctx.log.line(`\nfrom ${ctx.prevInsnIdx} to ${idx}: safe`);
+      if (ctx.env.logLevel >= 2) {
+        ctx.log.line("");
+        ctx.log.line(`from ${ctx.prevInsnIdx} to ${idx}: safe`);
+      }
       else if (ctx.env.logLevel === 1) ctx.log.line(`${idx}: safe`);
       if (!popBranch(ctx)) return;
       continue;

@@ -1,0 +1,67 @@
+/**
+ * The verifier corpus: every case's verdict and key message on bpfsim's
+ * verifier, then (where this machine lets us) the same programs on the
+ * running kernel, with the agreement figure printed.
+ */
+import { describe, it, expect } from "vitest";
+import { corpus } from "./corpus.js";
+import { runOurs, runKernel, kernelHelper, kernelSkipReason, type Case } from "./harness.js";
+
+/** The last line before the `processed N insns` summary: the error in the kernel's words. */
+function errorLine(log: string): string {
+  const lines = log.trimEnd().split("\n");
+  const i = lines.findIndex((l) => l.startsWith("processed "));
+  return (i > 0 ? lines[i - 1] : lines[lines.length - 1]) ?? "";
+}
+
+describe("verifier corpus", () => {
+  it("has at least 200 cases with unique names", () => {
+    expect(corpus.length).toBeGreaterThanOrEqual(200);
+    expect(new Set(corpus.map((c) => c.name)).size).toBe(corpus.length);
+  });
+
+  for (const c of corpus) {
+    it(`${c.category}: ${c.name}`, () => {
+      const r = runOurs(c);
+      if (c.accept) {
+        expect(r.ok, r.log).toBe(true);
+      } else {
+        expect(r.ok, r.log).toBe(false);
+        expect(r.log + (r.message ?? ""), r.log).toContain(c.msg ?? "");
+      }
+    });
+  }
+});
+
+const kernel = kernelHelper();
+if (!kernel) console.log(kernelSkipReason);
+
+describe.skipIf(!kernel)("verifier corpus against the running kernel", () => {
+  it("agrees with Linux on every case the kernel can judge", () => {
+    const judged: { c: Case; ours: boolean; linux: boolean; ourLine: string; linuxLine: string }[] = [];
+    const skipped: Case[] = [];
+    for (const c of corpus) {
+      if (c.noKernel) {
+        skipped.push(c);
+        continue;
+      }
+      const k = runKernel(c)!;
+      const o = runOurs(c);
+      judged.push({ c, ours: o.ok, linux: k.ok, ourLine: o.ok ? "" : errorLine(o.log), linuxLine: k.ok ? "" : errorLine(k.log) });
+    }
+    const agree = judged.filter((j) => j.ours === j.linux);
+    const sameLine = judged.filter((j) => !j.linux && !j.ours && j.ourLine === j.linuxLine);
+    const rejected = judged.filter((j) => !j.linux);
+    console.log(
+      `verifier vs Linux: verdicts agree on ${agree.length}/${judged.length} cases ` +
+        `(${((100 * agree.length) / judged.length).toFixed(1)}%); error line identical on ${sameLine.length}/${rejected.length} rejected cases; ` +
+        `${skipped.length} cases not judged by this kernel (${[...new Set(skipped.map((s) => s.noKernel))].join("; ")})`,
+    );
+    for (const j of judged) {
+      if (j.ours !== j.linux) console.log(`  DIFFERENT ${j.c.category}/${j.c.name}: bpfsim ${j.ours ? "accepts" : `rejects (${j.ourLine})`}, Linux ${j.linux ? "accepts" : `rejects (${j.linuxLine})`}`);
+    }
+    // Never accept what Linux rejects; and the corpus' expectations are Linux's.
+    expect(judged.filter((j) => j.ours && !j.linux).map((j) => j.c.name)).toEqual([]);
+    expect(judged.filter((j) => j.c.accept !== j.linux).map((j) => `${j.c.name}: expected ${j.c.accept}, Linux ${j.linux}`)).toEqual([]);
+  });
+});
