@@ -14,6 +14,7 @@ import { readFileSync } from "node:fs";
 import { BpfCmd, Kernel, progTypes, setProgEngine, tracePipe, type ProgTestRunAttr } from "@bpfsim/core";
 import { assemble } from "@bpfsim/loader";
 import { parseArgs, UsageError, type Command } from "../cli.js";
+import { objectTestRun } from "./test-run-object.js";
 
 /** A program ready to load. */
 export interface LoadableProgram {
@@ -92,9 +93,11 @@ export const testRunCommand: Command = {
   name: "test-run",
   summary: "run a program once with BPF_PROG_TEST_RUN (like bpftool prog run)",
   usage:
-    "test-run <prog.bin|prog.s> --prog-type <type> [--data <hex|@file>] [--ctx <hex|@file>] [--repeat N] " +
+    "test-run <prog.bin|prog.s|object.o> --prog-type <type> [--prog NAME] [--data <hex|@file>] [--ctx <hex|@file>] [--repeat N] " +
     "[--data-size-out N] [--ctx-size-out N] [--cpu N] [--engine interpreter|jit] [--section NAME]",
   async run(ctx) {
+    const obj = objectTestRun(ctx); // ELF objects: test-run-object.ts
+    if (obj) return obj;
     const args = parseArgs(ctx.argv, [
       "--prog-type", "--data", "--ctx", "--repeat", "--data-size-out", "--ctx-size-out", "--cpu", "--engine", "--section",
     ]);
