@@ -125,7 +125,7 @@ exit
       await m.send(1, [rawTracepointEvent(tp, [1n, 2n])]);
       await m.drain();
       expect(m.counters(tp).runs).toBe(1n);
-      expect(p.bpf(BpfCmd.RawTracepointOpen, { name: "", progFd: raw })).toBe(-Errno.EINVAL);
+      expect(p.bpf(BpfCmd.RawTracepointOpen, { name: "", progFd: raw })).toBe(-Errno.ENOENT);
     } finally {
       await m.shutdown();
     }

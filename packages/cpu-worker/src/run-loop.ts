@@ -152,11 +152,13 @@ export class CpuRunner {
       this.deliver(s, rep);
       deliveries += rep;
     }
-    Atomics.store(i32, rw + (ER_HEAD >> 2), (head + n) | 0);
     this.totals[CS_DELIVERIES] += deliveries;
     this.totals[CS_SLOTS] += n;
     this.totals[CS_BATCHES] += 1;
+    // Results first, then the slots: whoever sees the ring drained (the
+    // machine's drain) also sees every counter of the events in it.
     this.flush();
+    Atomics.store(i32, rw + (ER_HEAD >> 2), (head + n) | 0);
     return n;
   }
 

@@ -107,10 +107,11 @@ export class SteppedCpuRunner extends CpuRunner {
     if (--this.burstLeft !== 0) return;
     const { arena, ringOff } = this.o;
     const hw = (ringOff >> 2) + (ER_HEAD >> 2);
-    Atomics.store(arena.i32, hw, (Atomics.load(arena.i32, hw) + 1) | 0);
     this.totals[CS_SLOTS] += 1;
     this.totals[CS_BATCHES] += 1;
-    // Publish counters when the ring runs dry (and every 256 slots), not per step.
-    if (this.pending() === 0 || (this.totals[CS_SLOTS]! & 255) === 0) this.flush();
+    // Publish counters when the ring runs dry (and every 256 slots), not per
+    // step, and before the slot is released (see runBatch).
+    if (this.pending() === 1 || (this.totals[CS_SLOTS]! & 255) === 0) this.flush();
+    Atomics.store(arena.i32, hw, (Atomics.load(arena.i32, hw) + 1) | 0);
   }
 }

@@ -204,22 +204,27 @@ function tcxHook(attachType: number): HookType | undefined {
   return undefined;
 }
 
-function ifindexOf(a: { targetIfindex?: number; targetFd?: number }): number {
+/**
+ * The target interface. Every ifindex >= 1 exists in bpfsim; 0 is no
+ * device: EINVAL for XDP (bpf_xdp_link_attach), ENODEV for tcx, as Linux.
+ */
+function ifindexOf(a: { targetIfindex?: number; targetFd?: number }, noDev: number): number {
   const i = a.targetIfindex ?? a.targetFd ?? 0;
-  if (!Number.isInteger(i) || i < 1) throw new BpfError(Errno.ENODEV, `no interface ${i}`);
+  if (!Number.isInteger(i) || i < 1) throw new BpfError(noDev, `no interface ${i}`);
   return i;
 }
 
 registerBpfCommand(BpfCmd.LinkCreate, (proc, a) => {
   if ((a.flags ?? 0) !== 0) return -Errno.EINVAL;
-  if (a.attachType === AttachType.Xdp) return linkCreateHook(proc, a.progFd, HookType.Xdp, ifindexOf(a), a.attachType);
+  if (a.attachType === AttachType.Xdp) return linkCreateHook(proc, a.progFd, HookType.Xdp, ifindexOf(a, Errno.EINVAL), a.attachType);
   const tcx = tcxHook(a.attachType);
-  if (tcx !== undefined) return linkCreateHook(proc, a.progFd, tcx, ifindexOf(a), a.attachType);
+  if (tcx !== undefined) return linkCreateHook(proc, a.progFd, tcx, ifindexOf(a, Errno.ENODEV), a.attachType);
   return -Errno.EINVAL;
 });
 
 registerBpfCommand(BpfCmd.RawTracepointOpen, (proc, a) => {
-  if (typeof a.name !== "string" || a.name.length === 0) return -Errno.EINVAL;
+  // No such tracepoint: ENOENT (bpf_get_raw_tracepoint). Any other name exists in bpfsim.
+  if (typeof a.name !== "string" || a.name.length === 0) return -Errno.ENOENT;
   return linkCreateHook(proc, a.progFd, HookType.RawTracepoint, symbolId(a.name), AttachType.TraceRawTp, a.name);
 });
 
@@ -243,7 +248,7 @@ registerBpfCommand(BpfCmd.ProgAttach, (proc, a) => {
   const k = proc.kernel;
   const table = hookTableOf(k);
   if (table < 0) return table;
-  const target = ifindexOf(a);
+  const target = ifindexOf(a, Errno.ENODEV);
   const [slot, progType, progId] = progGet(proc, a.attachBpfFd);
   try {
     if (!HOOK_PROG_TYPES[type].includes(progType)) return -Errno.EINVAL;
@@ -268,7 +273,7 @@ registerBpfCommand(BpfCmd.ProgDetach, (proc, a) => {
   if (table < 0) return table;
   const [slot, , progId] = progGet(proc, a.attachBpfFd);
   try {
-    const hookId = hookGetOrCreate(k.arena, table, type, ifindexOf(a));
+    const hookId = hookGetOrCreate(k.arena, table, type, ifindexOf(a, Errno.ENODEV));
     let found = false;
     hookEdit(k.arena, table, hookId, (progs, links) => {
       const i = progs.findIndex((p, j) => p === progId && links[j] === 0);
