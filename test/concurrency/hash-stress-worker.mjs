@@ -14,7 +14,7 @@ const arena = Arena.attach(memory);
 const opsByType = { 1: hashMapOps, 5: percpuHashMapOps, 9: lruHashMapOps, 10: lruPercpuHashMapOps };
 const open = (h) => opsByType[h.type].open({ ...h, arena });
 const A = open(maps.locked), B = open(maps.plain), C = open(maps.counters), D = open(maps.percpu);
-const E = open(maps.lru), F = open(maps.lruPercpu), G = open(maps.churn);
+const E = open(maps.lru), F = open(maps.lruPercpu), G = open(maps.churn), H = open(maps.full);
 const dv = arena.dv, u32 = arena.u32;
 
 // Per-thread scratch: key, value, out.
@@ -58,7 +58,21 @@ while (Atomics.load(u32, startWord) < workerData.nworkers) Atomics.wait(arena.i3
 let ops = 0;
 for (; ops < iterations && (ops & 255 || Date.now() < deadline); ops++) {
   const stamp = (cpu << 24) | (ops & 0xffffff);
-  const r = rand(120);
+  const r = rand(135);
+  if (r >= 120) {
+    // H: a full map made for one CPU (two spare elements) replaced by four
+    // threads at once: a replacement must never fail for lack of room.
+    const k = rand(maps.full.maxEntries);
+    if (rand(2)) {
+      const ret = H.sysUpdateElem(key(k), writeValue(k, 4, stamp, -1), 0);
+      if (ret !== 0) fail(`replacing key ${k} of a full map returned ${ret}`);
+    } else if (H.sysLookupElem(key(k), O, 0) !== 0) {
+      fail(`full map lost key ${k}`);
+    } else {
+      checkValue("full lookup", k, O, 4, -1);
+    }
+    continue;
+  }
   if (r >= 100) {
     // G: a tiny map whose elements are recycled constantly: odd CPUs replace
     // and delete, even CPUs copy 256-byte values out, racing with reuse.

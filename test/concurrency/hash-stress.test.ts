@@ -7,7 +7,9 @@
  *  - syscall lookups never see a torn value or another key's value while
  *    updates swap elements and deletes recycle them (one tiny map recycles
  *    its few elements constantly to make that race likely);
- *  - element counts never exceed max_entries, and LRU updates never fail;
+ *  - element counts never exceed max_entries, LRU updates never fail, and
+ *    replacing keys of a full HASH never fails, even with more threads than
+ *    the map has spare elements;
  *  - per-CPU slots are written only by their own CPU.
  * Afterwards the main thread checks that every atomic add from every thread
  * was counted, every per-CPU increment landed in its own slot, and every
@@ -66,6 +68,10 @@ describe.skipIf(why !== undefined)("hash maps under 4 threads", () => {
       lru: { m: mk(MapType.LruHash, 4, 32, 64), keySpace: 200 },
       lruPercpu: { m: mk(MapType.LruPercpuHash, 4, 16, 64, BPF_F_NO_COMMON_LRU), keySpace: 200 },
       churn: { m: mk(MapType.Hash, 4, 256, 4), keySpace: 6 },
+      full: {
+        m: createStandaloneMap(mapOpsFor(MapType.Hash)!, arena, { mapType: MapType.Hash, keySize: 4, valueSize: 16, maxEntries: 8, mapFlags: 0 }, 1),
+        keySpace: 8,
+      },
     };
     const scratch = arena.alloc(4096, 1);
     const K = scratch, V = scratch + 1024, O = scratch + 2048;
@@ -74,6 +80,10 @@ describe.skipIf(why !== undefined)("hash maps under 4 threads", () => {
     for (let k = 0; k < counterKeys; k++) {
       dv.setBigUint64(V, 0n, true);
       expect(maps.counters.m.impl.sysUpdateElem!(key(k), V, BPF_NOEXIST)).toBe(0);
+    }
+    for (let k = 0; k < 8; k++) {
+      for (let i = 0; i < 4; i++) dv.setUint32(V + 4 * i, i === 0 ? k : 1, true);
+      expect(maps.full.m.impl.sysUpdateElem!(key(k), V, BPF_NOEXIST)).toBe(0);
     }
     for (let k = 0; k < percpuKeys; k++) {
       for (let c = 0; c < NWORKERS; c++) { dv.setUint32(V + 8 * c, c, true); dv.setUint32(V + 8 * c + 4, 0, true); }
@@ -90,7 +100,7 @@ describe.skipIf(why !== undefined)("hash maps under 4 threads", () => {
       maps: {
         locked: headerOf(maps.locked), plain: headerOf(maps.plain), counters: headerOf(maps.counters),
         percpu: headerOf(maps.percpu), lru: headerOf(maps.lru), lruPercpu: headerOf(maps.lruPercpu),
-        churn: headerOf(maps.churn),
+        churn: headerOf(maps.churn), full: headerOf(maps.full),
         counterKeys, percpuKeys,
       },
       iterations: ITERATIONS,
@@ -148,6 +158,8 @@ describe.skipIf(why !== undefined)("hash maps under 4 threads", () => {
     walk(maps.locked.m.impl, 32, intact(16, 1));
     walk(maps.plain.m.impl, 32, intact(16, -1));
     walk(maps.churn.m.impl, 4, intact(64, -1));
+    walk(maps.full.m.impl, 8, intact(4, -1));
+    expect(maps.full.m.impl.count!()).toBe(8);
     walk(maps.lru.m.impl, 64, intact(8, -1));
     walk(maps.lruPercpu.m.impl, 64, (k) => {
       for (let c = 0; c < NWORKERS; c++) {

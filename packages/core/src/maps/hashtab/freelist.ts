@@ -1,6 +1,6 @@
 /**
- * Free elements of a HASH or PERCPU_HASH map: `nshards` FIFO lists, one per
- * CPU plus one for syscalls, like the kernel's pcpu_freelist.
+ * Free elements of a HASH or PERCPU_HASH map: `nshards` FIFO lists (ncpus + 1),
+ * each under its own lock, like the kernel's pcpu_freelist.
  *
  *   shard (SHARD_BYTES each):
  *     +0 lock  i32  spin lock over this shard's list
@@ -17,7 +17,7 @@
  * memory; the nulls markers and generation words handle the rest.
  *
  * Who may call: program on a CPU (shard = its CPU) or syscall on any thread
- * (shard = ncpus). Never called with an LRU lock held; may be called with a
+ * (shard = one picked per thread's accessor). Never called with an LRU lock held; may be called with a
  * bucket lock held (lock order: bucket, then shard).
  */
 import { spinLock, spinUnlock } from "../../memory/spin-lock.js";

@@ -1,12 +1,14 @@
 /**
  * Element operations of HASH, PERCPU_HASH, LRU_HASH and LRU_PERCPU_HASH: one
  * class, four flavours, as kernel/bpf/hashtab.c shares one file. The layout
- * and the locking rules are in layout.ts and htab-core.ts; this file adds
- * which element an update writes and when the old one is reclaimed:
+ * and the locking rules are in layout.ts and htab-core.ts, value copies in
+ * htab-values.ts; this file adds which element an update writes and when the
+ * old one is reclaimed:
  *
- *  - HASH, LRU_HASH: an update writes a fresh element, links it at the head
- *    of the bucket and unlinks the old one, all under the bucket lock, so a
- *    reader sees the old value or the new one, never a mix. The old element
+ *  - HASH, LRU_HASH: an update fills a fresh element (before taking the bucket
+ *    lock), then links it at the head of the bucket and unlinks the old one
+ *    under the lock, so a reader sees the old value or the new one, never a
+ *    mix. The old element
  *    goes back to the free list (FreeList: FIFO, type-stable) or to the LRU.
  *    BPF_F_LOCK updates of an existing element copy in place under the
  *    value's bpf_spin_lock instead (copy_map_value_locked()).
@@ -22,15 +24,29 @@
 import { BPF_EXIST, BPF_F_LOCK, BPF_F_NO_COMMON_LRU, BPF_NOEXIST } from "../../uapi.js";
 import { Errno } from "../../errno.js";
 import type { MapHeaderView, MapImpl } from "../map-ops.js";
-import { spinLock, spinUnlock } from "../../memory/spin-lock.js";
 import { BpfLru, lruTargets } from "../lru/bpf-lru.js";
 import { FreeList } from "./freelist.js";
-import { HtabCore } from "./htab-core.js";
+import { HtabValues } from "./htab-values.js";
 import { E_HASH, P_FREE, P_NSHARDS, P_OWNER, P_POOL } from "./layout.js";
 
 export interface HtabFlavour {
   percpu: boolean;
   lru: boolean;
+}
+
+/** spliceLocked(): no spare element right now; nothing was changed. */
+const RETRY = 1;
+
+/**
+ * Wait a little for another thread to return an element: spin first, then
+ * sleep briefly on a word that does not matter (no one notifies it).
+ */
+function backoff(i32: Int32Array, word: number, attempt: number): void {
+  if (attempt < 16) {
+    for (let i = 0; i < 64 << Math.min(attempt, 6); i++) Atomics.load(i32, word);
+  } else {
+    Atomics.wait(i32, word, Atomics.load(i32, word), 0.05);
+  }
 }
 
 /** check_flags(): EEXIST / ENOENT for BPF_NOEXIST / BPF_EXIST. */
@@ -41,27 +57,30 @@ function checkFlags(old: number, flags: number): number {
   return 0;
 }
 
-export class HtabMap extends HtabCore implements MapImpl {
-  private readonly percpu: boolean;
+export class HtabMap extends HtabValues implements MapImpl {
   private readonly lru: BpfLru | undefined;
   private readonly free: FreeList | undefined;
   private readonly prealloc: boolean;
   private readonly owner: number;
-  private readonly lockOff: number;
+  /**
+   * Free-list shard for syscalls made through this accessor. Accessors are
+   * per thread, and each picks a shard at random, so user threads updating
+   * one map do not all queue on one shard lock.
+   */
+  private readonly sysShard: number;
 
   constructor(m: MapHeaderView, fl: HtabFlavour) {
-    super(m, fl.lru);
-    this.percpu = fl.percpu;
+    super(m, fl.lru, fl.percpu);
     if (fl.percpu) {
       this.lookupPercpuElem = (keyOff, cpu) => (cpu < 0 || cpu >= this.ncpus ? 0 : this.lookupElem(keyOff, cpu));
     }
-    this.lockOff = m.spinLockOff;
     const w = m.privOff >> 2;
     const u32 = this.u32;
     this.prealloc = u32[w + P_POOL] !== 0;
     this.owner = u32[w + P_OWNER]!;
     const listsOff = u32[w + P_FREE]!;
     const n = u32[w + P_NSHARDS]!;
+    this.sysShard = Math.floor(Math.random() * n);
     if (fl.lru) {
       const percpuLru = (m.flags & BPF_F_NO_COMMON_LRU) !== 0;
       const t = lruTargets(percpuLru, this.maxEntries, m.ncpus);
@@ -129,7 +148,7 @@ export class HtabMap extends HtabCore implements MapImpl {
     }
     this.unlockBucket(b);
     if (e === 0) return -Errno.ENOENT;
-    this.reclaim(e, this.ncpus);
+    this.reclaim(e, this.sysShard);
     return 0;
   }
 
@@ -149,7 +168,7 @@ export class HtabMap extends HtabCore implements MapImpl {
   /** Syscall: update; per-CPU types take ncpus * round_up(value_size, 8) bytes. */
   sysUpdateElem(keyOff: number, valueOff: number, flags: number): number {
     // A syscall runs on some CPU; the per-CPU LRU of CPU 0 serves them all here.
-    return this.update(keyOff, valueOff, flags, this.lru ? 0 : this.ncpus, true);
+    return this.update(keyOff, valueOff, flags, this.lru ? 0 : this.sysShard, true);
   }
 
   /** Program or syscall: delete. 0 or -ENOENT. */
@@ -186,36 +205,70 @@ export class HtabMap extends HtabCore implements MapImpl {
       if (old !== 0 && this.copyInLockedIfLinked(old, hash, keyOff, valueOff)) return 0;
       // Replaced or deleted meanwhile: decide under the bucket lock.
     }
-    const b = this.bucketOf(hash);
-    this.lockBucket(b);
-    try {
-      const old = this.lookupLocked(b, hash, keyOff);
-      const ret = checkFlags(old, flags);
-      if (ret) return ret;
-      if (old !== 0 && (lockFlag || this.percpu)) {
-        // In place: under the value's spin lock, or into per-CPU slots.
-        if (lockFlag) this.copyInLocked(old, valueOff);
-        else this.copyPercpuIn(old, valueOff, cpu, sys, false);
-        return 0;
+    for (let attempt = 0; ; attempt++) {
+      // A plain HASH update links a new element unless a flag check fails: take
+      // and fill one before locking the bucket, so the lock covers the splice.
+      let pre = 0;
+      if (!this.percpu && !lockFlag) {
+        pre = this.free!.pop(cpu);
+        if (pre !== 0) {
+          this.fillKey(pre, hash, keyOff);
+          this.copyIn(pre, valueOff);
+        }
       }
-      if (old === 0 && !this.incCount()) return -Errno.E2BIG;
-      const e = this.allocElem(cpu);
+      const b = this.bucketOf(hash);
+      this.lockBucket(b);
+      const old = this.lookupLocked(b, hash, keyOff);
+      const ret = this.spliceLocked(b, old, pre, hash, keyOff, valueOff, flags, cpu, sys);
+      this.unlockBucket(b);
+      if (ret === RETRY) {
+        // Every spare element is in another thread's hands for a moment.
+        backoff(this.i32, this.countW, attempt);
+        continue;
+      }
+      // Return what was not linked: the unused spare, or the replaced element.
+      if (ret !== 0 && pre !== 0) this.free!.push(cpu, pre);
+      if (ret === 0 && old !== 0 && !(lockFlag || this.percpu)) this.free!.push(cpu, old);
+      return ret;
+    }
+  }
+
+  /**
+   * HASH and PERCPU_HASH with bucket `b` locked: apply the update given the
+   * element `old` holding the key (or 0) and a pre-filled element `pre` (or
+   * 0). Returns 0 when the update is done: then `pre`, if given, is linked
+   * and `old` unlinked, unless the update was in place (BPF_F_LOCK or
+   * per-CPU), which never uses `pre`. RETRY: nothing changed, no element free.
+   */
+  private spliceLocked(
+    b: number, old: number, pre: number, hash: number, keyOff: number, valueOff: number, flags: number, cpu: number,
+    sys: boolean,
+  ): number {
+    const ret = checkFlags(old, flags);
+    if (ret) return ret;
+    if (old !== 0 && (flags & BPF_F_LOCK || this.percpu)) {
+      // In place: under the value's spin lock, or into per-CPU slots.
+      if (flags & BPF_F_LOCK) this.copyInLocked(old, valueOff);
+      else this.copyPercpuIn(old, valueOff, cpu, sys, false);
+      return 0;
+    }
+    if (old === 0 && !this.incCount()) return -Errno.E2BIG;
+    let e = pre;
+    if (e === 0) {
+      e = this.allocElem(cpu);
       if (e <= 0) {
         if (old === 0) this.decCount();
-        return e === 0 ? -Errno.E2BIG : e;
+        // The map has room (or the key is there to replace) but the pool's
+        // spares are all in flight in other threads: try again shortly.
+        return e === 0 ? RETRY : e;
       }
       this.fillKey(e, hash, keyOff);
       if (this.percpu) this.copyPercpuIn(e, valueOff, cpu, sys, true);
       else this.copyIn(e, valueOff);
-      this.linkHead(b, e);
-      if (old !== 0) {
-        this.unlink(b, old);
-        this.free!.push(cpu, old);
-      }
-      return 0;
-    } finally {
-      this.unlockBucket(b);
     }
+    this.linkHead(b, e);
+    if (old !== 0) this.unlink(b, old);
+    return 0;
   }
 
   private updateLru(keyOff: number, valueOff: number, flags: number, cpu: number): number {
@@ -289,97 +342,9 @@ export class HtabMap extends HtabCore implements MapImpl {
     else this.free!.push(cpu, e);
   }
 
-  // ---- value copies --------------------------------------------------------
-
   private checkLookupFlags(flags: number): number {
     if (flags & ~BPF_F_LOCK) return -Errno.EINVAL;
     if (flags & BPF_F_LOCK && this.lockOff < 0) return -Errno.EINVAL;
     return 0;
-  }
-
-  /** copy_map_value(): value bytes except the bpf_spin_lock word (left as it is). */
-  private copyValue(dst: number, src: number): void {
-    const u8 = this.u8;
-    const n = this.valueSize;
-    const l = this.lockOff;
-    if (l < 0) {
-      u8.copyWithin(dst, src, src + n);
-    } else {
-      u8.copyWithin(dst, src, src + l);
-      u8.copyWithin(dst + l + 4, src + l + 4, src + n);
-    }
-  }
-
-  /**
-   * Fill a fresh element's value. With a bpf_spin_lock the fill takes the
-   * lock too (it starts unlocked: arena memory is zeroed and every holder
-   * releases it): a BPF_F_LOCK updater or reader that found this element
-   * before it was recycled may still be inside it, and must finish first.
-   */
-  private copyIn(e: number, src: number): void {
-    const v = e + this.valOff;
-    if (this.lockOff < 0) {
-      this.copyValue(v, src);
-    } else {
-      this.copyInLocked(e, src);
-    }
-  }
-
-  /**
-   * The lock-free BPF_F_LOCK fast path (htab_map_update_elem() takes it too):
-   * copy into an element found without the bucket lock, under its spin lock,
-   * but only if it still holds the key, checked with the lock held. A
-   * recycled element would otherwise receive another key's value (Linux's
-   * immediate reuse of preallocated elements leaves that window open).
-   */
-  private copyInLockedIfLinked(e: number, hash: number, keyOff: number, src: number): boolean {
-    const g = this.readBegin(e, hash, keyOff);
-    if (g < 0) return false;
-    const v = e + this.valOff;
-    spinLock(this.i32, v + this.lockOff);
-    const live = this.unchanged(e, g);
-    if (live) this.copyValue(v, src);
-    spinUnlock(this.i32, v + this.lockOff);
-    return live;
-  }
-
-  private copyInLocked(e: number, src: number): void {
-    const v = e + this.valOff;
-    spinLock(this.i32, v + this.lockOff);
-    this.copyValue(v, src);
-    spinUnlock(this.i32, v + this.lockOff);
-  }
-
-  /**
-   * pcpu_copy_value()/pcpu_init_value(): a syscall writes every CPU's slot
-   * from a ncpus * stride buffer (whole strides, as Linux copies them); a
-   * program writes its own slot, and a new element's other slots are zeroed.
-   */
-  private copyPercpuIn(e: number, src: number, cpu: number, sys: boolean, fresh: boolean): void {
-    const v = e + this.valOff;
-    const s = this.stride;
-    if (sys) {
-      this.u8.copyWithin(v, src, src + s * this.ncpus);
-      return;
-    }
-    if (fresh) this.u8.fill(0, v, v + s * this.ncpus);
-    this.u8.copyWithin(v + cpu * s, src, src + this.valueSize);
-  }
-
-  /** bpf_map_copy_value() for the syscall: per-CPU slots, or the value with its lock word zeroed. */
-  private copyOut(e: number, out: number, flags: number): void {
-    const v = e + this.valOff;
-    if (this.percpu) {
-      this.u8.copyWithin(out, v, v + this.stride * this.ncpus);
-      return;
-    }
-    if (flags & BPF_F_LOCK) {
-      spinLock(this.i32, v + this.lockOff);
-      this.copyValue(out, v);
-      spinUnlock(this.i32, v + this.lockOff);
-    } else {
-      this.copyValue(out, v);
-    }
-    if (this.lockOff >= 0) this.u8.fill(0, out + this.lockOff, out + this.lockOff + 4);
   }
 }
