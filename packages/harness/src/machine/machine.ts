@@ -187,7 +187,12 @@ export class Machine {
       });
     }
     if (o.mode === "threads") {
-      m.threads = await startCpuThreads(boots, (cpu, err) => m.cpuDied(cpu, err));
+      try {
+        m.threads = await startCpuThreads(boots, (cpu, err) => m.cpuDied(cpu, err));
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        throw e instanceof BpfError ? e : new BpfError(Errno.EIO, `cannot start the CPU workers (built with \`pnpm build\`?): ${msg}`);
+      }
     } else {
       let simNs = 0n;
       const clock = { monoNs: () => simNs, bootNs: () => simNs, taiNs: () => simNs, hz: 250 };
