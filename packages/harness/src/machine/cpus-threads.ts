@@ -40,11 +40,17 @@ export async function startCpuThreads(boots: CpuBoot[], onDeath: (cpu: number, e
     });
     handles.push(h);
   }
-  await Promise.all(online);
-  // "online" only means the thread started; a first control call answers once
-  // the worker has loaded its modules and attached the kernel, so events sent
-  // after boot are not kept waiting behind module loading.
-  await Promise.all(handles.map((h) => control(h, (c) => c.stats())));
+  try {
+    await Promise.all(online);
+    // "online" only means the thread started; a first control call answers once
+    // the worker has loaded its modules and attached the kernel, so events sent
+    // after boot are not kept waiting behind module loading.
+    await Promise.all(handles.map((h) => control(h, (c) => c.stats())));
+  } catch (e) {
+    // One CPU failed to start: stop the others rather than leave them running.
+    await Promise.all(handles.map((h) => h.worker.terminate()));
+    throw e;
+  }
   return handles;
 }
 
