@@ -33,6 +33,8 @@ export interface Case {
   accept: boolean;
   /** A phrase the log must contain when rejected. */
   msg?: string;
+  /** BTF func_info supplied (the kernel harness never has it: raw instructions). */
+  funcInfo?: boolean;
   /** Explores the 1M-instruction budget: run without a log on bpfsim's side (the log would be 1M lines). */
   heavy?: boolean;
   /** Why the kernel on this machine cannot judge the case (it is then compared with `accept` only). */
@@ -60,6 +62,7 @@ export function envFor(c: Case, logLevel = 1): VerifierEnv {
     strictAlignment: !!c.strict,
     logLevel,
     logSize: 1 << 24,
+    hasFuncInfo: !!c.funcInfo,
   };
 }
 

@@ -60,6 +60,9 @@ describe.skipIf(!kernel)("verifier corpus against the running kernel", () => {
     for (const j of judged) {
       if (j.ours !== j.linux) console.log(`  DIFFERENT ${j.c.category}/${j.c.name}: bpfsim ${j.ours ? "accepts" : `rejects (${j.ourLine})`}, Linux ${j.linux ? "accepts" : `rejects (${j.linuxLine})`}`);
     }
+    for (const j of judged) {
+      if (!j.ours && !j.linux && j.ourLine !== j.linuxLine) console.log(`  wording ${j.c.category}/${j.c.name}: bpfsim "${j.ourLine}" | Linux "${j.linuxLine}"`);
+    }
     // Never accept what Linux rejects; and the corpus' expectations are Linux's.
     expect(judged.filter((j) => j.ours && !j.linux).map((j) => j.c.name)).toEqual([]);
     expect(judged.filter((j) => j.c.accept !== j.linux).map((j) => `${j.c.name}: expected ${j.c.accept}, Linux ${j.linux}`)).toEqual([]);

@@ -13,6 +13,7 @@ import { checkRegion, checkMapAccessType, checkPacket } from "./mem.js";
 import { stackRangeForHelper, stackConst } from "./stack.js";
 import { mapAllowsHelper, helperAllowsMap } from "./map-compat.js";
 import { helperNames } from "../helpers/func-names.js";
+import { VerifierError } from "./errors.js";
 
 const FUNC_LOOP = 181;
 const FUNC_SPIN_LOCK = 93;
@@ -47,6 +48,7 @@ const isNullScalar = (r: Reg): boolean => r.type === T.Scalar && r.varOff.mask =
 function helperMem(ctx: Vctx, regno: number, size: number, write: boolean, zeroOk: boolean): void {
   const r = curFrame(ctx.cur).regs[regno]!;
   if (zeroOk && size === 0 && isNullScalar(r)) return;
+  if (size === 0 && !zeroOk) ctx.fail("EACCES", "invalid zero-sized read");
   switch (r.type) {
     case T.Packet: case T.PacketMeta:
       if (write && !ctx.env.progTypeOps.directPacketAccess) ctx.fail("EACCES", "cannot write into packet");
@@ -83,6 +85,9 @@ function checkArg(ctx: Vctx, p: HelperProto, i: number, meta: Meta): void {
     case ArgType.ConstMapPtr:
       expectType(ctx, regno, r, [T.ConstMapPtr], "map_ptr");
       meta.map = r.map;
+      if (p.id === FUNC_TAIL_CALL && r.map?.mapType !== 3) {
+        throw new VerifierError("EINVAL", "expected prog array map for tail call", ctx.insnIdx, [], true);
+      }
       return;
     case ArgType.PtrToMapKey:
     case ArgType.PtrToMapValue: {
@@ -223,6 +228,7 @@ export function checkHelperCall(ctx: Vctx, insn: Insn): { callback?: number; cbA
     default: r0 = unknownScalar();
   }
   if (p.acquires && isPointer(r0)) {
+    r0.id = ctx.newId();
     r0.refObjId = r0.id;
     st.refs.push({ id: r0.id, insn: ctx.insnIdx, kind: "ptr" });
   }
@@ -252,7 +258,7 @@ function invalidatePkt(st: VState): void {
 export function pushFrame(ctx: Vctx, target: number, callsite: number, cbArg?: Reg): void {
   const st = ctx.cur;
   if (st.frames.length >= MAX_CALL_FRAMES) {
-    ctx.fail("E2BIG", `the call stack of ${st.frames.length + 1} frames is too deep !`);
+    ctx.fail("E2BIG", `the call stack of ${st.frames.length + 1} frames is too deep`);
   }
   const caller = curFrame(st);
   const f = newFrame(st.frames.length, callsite, ctx.subprogOf(target));
@@ -272,8 +278,9 @@ export function popFrame(ctx: Vctx): number {
   const st = ctx.cur;
   const callee = curFrame(st);
   const r0 = callee.regs[0]!;
-  if (r0.type === T.NotInit) ctx.fail("EACCES", "R0 !read_ok");
-  if (r0.type === T.Stack && r0.frameno === callee.frameno) ctx.fail("EINVAL", "cannot return stack pointer to the caller frame");
+  // A subprogram may return without setting r0; the caller fails only if it reads it.
+  if (callee.inCallback && r0.type === T.NotInit) ctx.fail("EACCES", "R0 !read_ok");
+  if (r0.type === T.Stack && r0.frameno === callee.frameno) ctx.fail("EINVAL", "cannot return stack pointer to the caller");
   st.frames.pop();
   const caller = curFrame(st);
   if (callee.inCallback) {
@@ -291,8 +298,10 @@ export function popFrame(ctx: Vctx): number {
 export function checkMainExit(ctx: Vctx): void {
   const st = ctx.cur;
   if (st.activeLock) ctx.fail("EINVAL", "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region");
-  const leak = st.refs[0];
-  if (leak) ctx.fail("EINVAL", `Unreleased reference id=${leak.id} alloc_insn=${leak.insn}`);
+  if (st.refs.length) {
+    for (const leak of st.refs) ctx.note(`Unreleased reference id=${leak.id} alloc_insn=${leak.insn}`);
+    ctx.fail("EINVAL", "BPF_EXIT instruction in main prog would lead to reference leak");
+  }
   const r0 = ctx.readReg(0);
   const range = ctx.env.progTypeOps.progType === 8 ? [0n, 1n] : undefined; // cgroup_skb ingress
   if (range) {

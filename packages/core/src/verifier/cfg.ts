@@ -29,17 +29,6 @@ export function jumpTarget(i: Insn, idx: number): number {
 
 export function checkCfg(insns: Insn[], privileged: boolean): Cfg {
   const n = insns.length;
-  // lddw must be followed by an all-zero second slot.
-  for (let i = 0; i < n; i++) {
-    const ins = insns[i]!;
-    if (ins.code === LDDW) {
-      const nx = insns[i + 1];
-      if (!nx || nx.code !== 0 || nx.dst !== 0 || nx.src !== 0 || nx.off !== 0) {
-        throw new VerifierError("EINVAL", "invalid bpf_ld_imm64 insn", i);
-      }
-      i++;
-    }
-  }
   const starts = new Set<number>([0]);
   for (let i = 0; i < n; i++) {
     const ins = insns[i]!;
@@ -67,6 +56,17 @@ export function checkCfg(insns: Insn[], privileged: boolean): Cfg {
       if (i === end - 1 && c !== (C.JMP | C.EXIT) && c !== (C.JMP | C.JA) && c !== (C.JMP32 | C.JA)) {
         throw new VerifierError("EINVAL", "last insn is not an exit or jmp", i);
       }
+    }
+  }
+  // lddw must be followed by an all-zero second slot.
+  for (let i = 0; i < n; i++) {
+    const ins = insns[i]!;
+    if (ins.code === LDDW) {
+      const nx = insns[i + 1];
+      if (!nx || nx.code !== 0 || nx.dst !== 0 || nx.src !== 0 || nx.off !== 0) {
+        throw new VerifierError("EINVAL", "invalid bpf_ld_imm64 insn", i);
+      }
+      i++;
     }
   }
   // Depth-first walk from every subprogram entry reached by calls: finds

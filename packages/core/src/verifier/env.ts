@@ -43,6 +43,12 @@ export interface VerifierEnv {
   readonly logLevel: number;
   /** Size of the user's log buffer in bytes (0 with logLevel 0). */
   readonly logSize: number;
+  /**
+   * Whether BTF func_info came with the program. Linux requires it for
+   * callbacks (`lddw` of a function, bpf_loop); objects built with -g have
+   * it. Default true.
+   */
+  readonly hasFuncInfo?: boolean;
   /** Whether the program's license is GPL-compatible (gpl_only helpers). Default true. */
   readonly gplCompatible?: boolean;
 }

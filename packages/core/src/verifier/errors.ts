@@ -9,6 +9,9 @@ export class VerifierError extends Error {
     readonly errnoName: ErrnoName,
     readonly logMessage: string,
     readonly insn: number,
+    /** Lines the kernel prints after the message (loop states), and whether the message lacks its newline. */
+    readonly trailer: string[] = [],
+    readonly noNewline = false,
   ) {
     super(logMessage);
     this.name = "VerifierError";

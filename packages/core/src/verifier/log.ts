@@ -70,7 +70,7 @@ function scalarRanges(r: Reg): string[] {
 const TYPE_NAMES: Record<number, string> = {
   [T.Ctx]: "ctx", [T.ConstMapPtr]: "map_ptr", [T.MapValue]: "map_value", [T.MapValueOrNull]: "map_value_or_null",
   [T.MapKey]: "map_key", [T.Stack]: "fp", [T.Packet]: "pkt", [T.PacketMeta]: "pkt_meta", [T.PacketEnd]: "pkt_end",
-  [T.Mem]: "mem", [T.MemOrNull]: "mem_or_null", [T.Func]: "func",
+  [T.Mem]: "ringbuf_mem", [T.MemOrNull]: "ringbuf_mem_or_null", [T.Func]: "func",
 };
 
 export function typeName(t: T): string {

@@ -70,8 +70,8 @@ function checkSpinLockOverlap(ctx: Vctx, reg: Reg, off: number, size: number): v
 }
 
 /** check_ptr_alignment. The stack is always checked strictly (spill tracking relies on it). */
-function checkAlignment(ctx: Vctx, reg: Reg, off: number, size: number): void {
-  const strict = ctx.env.strictAlignment;
+function checkAlignment(ctx: Vctx, reg: Reg, off: number, size: number, strictOnce: boolean): void {
+  const strict = ctx.env.strictAlignment || strictOnce;
   if (size === 1) return;
   if (reg.type === T.Packet || reg.type === T.PacketMeta) {
     if (!strict) return;
@@ -118,10 +118,10 @@ export function coerceLoaded(r: Reg, size: number, signExt: boolean): void {
  */
 export function checkMemAccess(
   ctx: Vctx, regno: number, insnOff: number, size: number, write: boolean,
-  valueRegno: number, value: Reg | undefined, imm: number, signExt: boolean,
+  valueRegno: number, value: Reg | undefined, imm: number, signExt: boolean, strictOnce = false,
 ): Reg | undefined {
   const reg = ctx.regs()[regno]!;
-  checkAlignment(ctx, reg, insnOff, size);
+  checkAlignment(ctx, reg, insnOff, size, strictOnce);
   const off = insnOff + reg.off;
   let result: Reg | undefined;
   const leak = (what: string): void => {

@@ -163,7 +163,7 @@ export function stackRead(ctx: Vctx, f: Frame, reg: Reg, off: number, size: numb
 export function stackRangeForHelper(ctx: Vctx, regno: number, reg: Reg, size: number, clobber: boolean, zeroOk: boolean): void {
   if (size === 0 && zeroOk) return;
   const f = ctx.cur.frames[reg.frameno]!;
-  const [minOff, maxOff] = checkStackBounds(ctx, regno, reg, reg.off, size, clobber ? " indirect access to" : " indirect access to", clobber);
+  const [minOff, maxOff] = checkStackBounds(ctx, regno, reg, reg.off, size, clobber ? " write to" : " read from", clobber);
   noteDepth(ctx, f, minOff);
   const end = reg.varOff.mask === 0n ? minOff + size : maxOff;
   for (let a = minOff; a < end; a++) {

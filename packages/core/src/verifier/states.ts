@@ -11,6 +11,8 @@
 import type { Vctx, ExploredState } from "./context.js";
 import { type Reg, type VState, type Frame, T, Slot, copyState } from "./reg-state.js";
 import { tnumIn } from "./tnum.js";
+import { VerifierError } from "./errors.js";
+import { frameStr } from "./log.js";
 
 /** check_ids: ids of the old state must map one-to-one onto ids of the current one. */
 class IdMap {
@@ -129,13 +131,16 @@ export function updateBranchCounts(st: VState | null): void {
 export function isStateVisited(ctx: Vctx, insn: number): boolean {
   const list = ctx.explored.get(insn) ?? [];
   const cur = ctx.cur;
-  let addNew = true;
-  if (ctx.jmpsProcessed - ctx.prevJmpsProcessed < 2 && ctx.processed - ctx.prevInsnProcessed < 8) addNew = false;
+  // Linux adds a checkpoint only after at least 2 jumps and 8 instructions.
+  let addNew = ctx.jmpsProcessed - ctx.prevJmpsProcessed >= 2 && ctx.processed - ctx.prevInsnProcessed >= 8;
   for (let i = 0; i < list.length; i++) {
     const sl = list[i]!;
     if (sl.st.branches > 0) {
       // Still being explored: an exact repeat means the loop makes no progress.
-      if (statesEqual(ctx, sl.st, cur, insn, true)) ctx.fail("EINVAL", `infinite loop detected at insn ${insn}`);
+      if (statesEqual(ctx, sl.st, cur, insn, true)) {
+        const show = (s: VState): string => frameStr(s.frames[s.frames.length - 1]!);
+        throw new VerifierError("EINVAL", `infinite loop detected at insn ${insn}`, insn, [`cur state: ${show(cur)}`, `old state: ${show(sl.st)}`]);
+      }
       if (ctx.jmpsProcessed - ctx.prevJmpsProcessed < 20 && ctx.processed - ctx.prevInsnProcessed < 100) addNew = false;
     } else if (statesEqual(ctx, sl.st, cur, insn, false)) {
       sl.hit++;

@@ -53,7 +53,7 @@ export function verify(bytes: Uint8Array, env: VerifierEnv): VerifierResult {
   }
   const log = ctx?.log;
   let text = log ? log.text : "";
-  if (err && ctx) text += err.logMessage + "\n";
+  if (err && ctx && env.logLevel > 0) text += err.logMessage + (err.noNewline ? "" : "\n") + err.trailer.map((l) => l + "\n").join("");
   if (!err && env.logLevel === 1) text = "";
   if (!ctx && env.logLevel > 0) text = preLog.map((l) => l + "\n").join("");
   const processed = ctx?.processed ?? 0;
@@ -209,8 +209,7 @@ function step(ctx: Vctx, insn: Insn, idx: number): number {
     }
     case C.ST: {
       if (mode(insn.code) !== C.MEM || insn.src !== 0) ctx.fail("EINVAL", "BPF_ST uses reserved fields");
-      const d = ctx.readReg(insn.dst);
-      if (d.type === T.Ctx) ctx.fail("EACCES", `BPF_ST stores into R${insn.dst} ctx is not allowed`);
+      ctx.readReg(insn.dst);
       checkMemAccess(ctx, insn.dst, insn.off, sizeBytes(insn.code), true, -1, undefined, insn.imm, false);
       return idx + 1;
     }
@@ -240,9 +239,9 @@ function checkAtomic(ctx: Vctx, insn: Insn): void {
   }
   const fetch = insn.imm & C.FETCH;
   const loadReg = insn.imm === C.CMPXCHG ? 0 : fetch ? insn.src : -1;
-  const v = checkMemAccess(ctx, insn.dst, insn.off, size, false, loadReg, undefined, 0, false);
+  const v = checkMemAccess(ctx, insn.dst, insn.off, size, false, loadReg, undefined, 0, false, true);
   if (v && v.type !== T.Scalar && loadReg >= 0 && !ctx.priv) ctx.fail("EACCES", `R${insn.dst} leaks addr into mem`);
-  checkMemAccess(ctx, insn.dst, insn.off, size, true, -1, unknownScalar(), 0, false);
+  checkMemAccess(ctx, insn.dst, insn.off, size, true, -1, unknownScalar(), 0, false, true);
   if (loadReg >= 0) ctx.setReg(loadReg, v && v.type === T.Scalar ? unknownScalarSized(size) : unknownScalar());
 }
 
@@ -297,6 +296,9 @@ function checkLd(ctx: Vctx, insn: Insn, idx: number): number {
     case C.PSEUDO_MAP_VALUE: {
       const mv = ctx.env.mapValue?.(imm64, idx);
       if (!mv) ctx.fail("EBADF", `fd ${insn.imm} is not pointing to valid bpf_map`);
+      // map_direct_value_addr: only single-element arrays expose their value's address.
+      if (mv.map.mapType !== 2) ctx.fail("EINVAL", "no direct value access support for this map type");
+      if (mv.map.maxEntries !== 1) ctx.fail("EOPNOTSUPP", `invalid access to map value pointer, value_size=${mv.map.valueSize} off=${mv.off}`);
       if (mv.off < 0 || mv.off >= mv.map.valueSize) ctx.fail("EINVAL", `invalid access to map value pointer, value_size=${mv.map.valueSize} off=${mv.off}`);
       const r = ptrReg(T.MapValue, mv.off);
       r.map = mv.map;
@@ -304,6 +306,7 @@ function checkLd(ctx: Vctx, insn: Insn, idx: number): number {
       break;
     }
     case C.PSEUDO_FUNC: {
+      if (ctx.env.hasFuncInfo === false) ctx.fail("EINVAL", "missing btf func_info");
       const r = ptrReg(T.Func);
       r.subprog = idx + insn.imm + 1;
       ctx.setReg(insn.dst, r);
