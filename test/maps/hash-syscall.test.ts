@@ -157,4 +157,21 @@ describe("hash maps through bpf()", () => {
     expect(p.mapGetNextKey(fd, null)).toBeUndefined();
     p.close(fd);
   });
+
+  it("BPF_F_LOCK through bpf(): in-place locked update, lock word zeroed on lookup, EOPNOTSUPP on LRU", () => {
+    const lockAttr = { keySize: 4, valueSize: 16, maxEntries: 4, spinLockOff: 4 };
+    expect(p.bpf(BpfCmd.MapCreate, { mapType: MapType.LruHash, ...lockAttr })).toBe(-95);
+    expect(p.bpf(BpfCmd.MapCreate, { mapType: MapType.PercpuHash, ...lockAttr })).toBe(-95);
+    const fd = p.mapCreate({ mapType: MapType.Hash, ...lockAttr });
+    const v = new Uint8Array(new Uint32Array([0x11, 0x22, 0x33, 0x44]).buffer);
+    expect(p.bpf(BpfCmd.MapUpdateElem, { mapFd: fd, key: u32(1), value: v, flags: 4 })).toBe(0);
+    expect(p.bpf(BpfCmd.MapUpdateElem, { mapFd: fd, key: u32(1), value: v, flags: 4 | BPF_NOEXIST })).toBe(-17);
+    const out = new Uint8Array(16).fill(0xff);
+    expect(p.bpf(BpfCmd.MapLookupElem, { mapFd: fd, key: u32(1), value: out, flags: 4 })).toBe(0);
+    expect([...new Uint32Array(out.buffer)]).toEqual([0x11, 0, 0x33, 0x44]);
+    p.close(fd);
+    const plain = p.mapCreate({ mapType: MapType.Hash, keySize: 4, valueSize: 16, maxEntries: 4 });
+    expect(p.bpf(BpfCmd.MapUpdateElem, { mapFd: plain, key: u32(1), value: v, flags: 4 })).toBe(-22);
+    p.close(plain);
+  });
 });
