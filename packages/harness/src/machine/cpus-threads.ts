@@ -20,14 +20,18 @@ export interface CpuHandle {
 /** Start the workers; resolves once every one is online. */
 export async function startCpuThreads(boots: CpuBoot[], onDeath: (cpu: number, err: BpfError) => void): Promise<CpuHandle[]> {
   const handles: CpuHandle[] = [];
-  const online: Promise<void>[] = [];
+  const ready: Promise<unknown>[] = [];
   for (const boot of boots) {
     const worker = new Worker(cpuWorkerUrl, { workerData: boot, name: `cpu${boot.cpu}` });
     const h: CpuHandle = { cpu: boot.cpu, worker, control: wrap<CpuControl>(nodeEndpoint(worker)) };
-    online.push(new Promise((res, rej) => {
-      worker.once("online", () => res());
+    // Ready when a first control call answers: the worker has loaded its
+    // modules and attached the kernel, so events sent after boot are not kept
+    // waiting behind module loading. An error or exit before that fails boot.
+    const failed = new Promise((_, rej) => {
       worker.once("error", rej);
-    }));
+      worker.once("exit", (code) => rej(new BpfError(Errno.EIO, `cpu ${boot.cpu} exited during boot (code ${code})`)));
+    });
+    ready.push(Promise.race([h.control.stats(), failed]));
     worker.on("error", (e) => {
       if (h.dead) return;
       h.dead = e instanceof BpfError ? e : new BpfError(Errno.EIO, `cpu ${boot.cpu} failed: ${e.message}`);
@@ -41,11 +45,7 @@ export async function startCpuThreads(boots: CpuBoot[], onDeath: (cpu: number, e
     handles.push(h);
   }
   try {
-    await Promise.all(online);
-    // "online" only means the thread started; a first control call answers once
-    // the worker has loaded its modules and attached the kernel, so events sent
-    // after boot are not kept waiting behind module loading.
-    await Promise.all(handles.map((h) => control(h, (c) => c.stats())));
+    await Promise.all(ready);
   } catch (e) {
     // One CPU failed to start: stop the others rather than leave them running.
     await Promise.all(handles.map((h) => h.worker.terminate()));
