@@ -1,13 +1,14 @@
 /**
  * Entry of a CPU worker thread: one simulated CPU.
  *
- * It maps the machine's arena and attaches the kernel there, then loops: take a batch from its event ring,
- * run it, repeat; with nothing to do it sleeps on the ring's doorbell. It
- * sleeps with Atomics.waitAsync rather than Atomics.wait so that the
- * control plane (comlink messages: load a program, stats, shutdown) is
+ * It maps the machine's arena and attaches the kernel there, then loops:
+ * take a batch from its event ring, run it, repeat; with nothing to do it
+ * sleeps on the ring's doorbell. It sleeps with Atomics.waitAsync rather
+ * than Atomics.wait so that the control plane (comlink: stats, shutdown) is
  * still served while the CPU is idle, and while busy it yields to the event
  * loop every few milliseconds for the same reason. The per-event path never
- * touches the event loop.
+ * touches the event loop. Programs are found by id in the kernel's object
+ * table and compiled on first use (cached per thread by the kernel layer).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { expose } from "comlink";
