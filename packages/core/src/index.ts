@@ -30,3 +30,4 @@ export * from "./ringbuf/ring.js";
 export * from "./ringbuf/consumer.js";
 export * from "./ringbuf/ringbuf-helpers.js";
 export { ringbufBase } from "./maps/ringbuf.js";
+export { verify, type VerifierEnv, type VerifierResult, type InsnFacts, type MapInfo as VerifierMapInfo } from "./verifier/index.js";

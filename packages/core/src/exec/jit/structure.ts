@@ -51,19 +51,21 @@ const MAX_DISPATCH_BLOCKS = 65000;
 
 type Frame = { kind: "loop" | "block" | "if"; target: number };
 
-/** Emits the structured body of one function. Falls back to a dispatch loop when irreducible. */
-export function emitStructured(cfg: FunctionCfg, em: BlockEmitter, labelLocal: number): { code: ByteWriter; dispatch: boolean } {
-  const w = new ByteWriter(codeEstimate(cfg));
+/**
+ * Appends the structured code of one function to `w` (after its locals and
+ * prologue). Returns true when it had to use a dispatch loop (irreducible).
+ */
+export function emitStructured(cfg: FunctionCfg, em: BlockEmitter, labelLocal: number, w: ByteWriter): boolean {
   if (cfg.reducible) {
     new Stackifier(cfg, em, w).run();
-    return { code: w, dispatch: false };
+    return false;
   }
   emitDispatch(cfg, em, w, labelLocal);
-  return { code: w, dispatch: true };
+  return true;
 }
 
 /** About 12 bytes of wasm per eBPF slot, measured on clang output and the corpus. */
-const codeEstimate = (cfg: FunctionCfg): number => (cfg.limit - cfg.entry) * 12;
+export const codeEstimate = (cfg: FunctionCfg): number => (cfg.limit - cfg.entry) * 12 + 64;
 
 /**
  * The recursion above, run on an explicit stack of pending steps so that a

@@ -28,7 +28,7 @@ import { emitCall, emitCond, emitExit } from "./emit-jmp.js";
 import { emitLddw, emitMem } from "./emit-mem.js";
 import { EXTRA_I32_LOCALS, EXTRA_I64_LOCALS, L_DEPTH, L_LABEL, REG_LOCAL, G_STACK_TOP, TABLE_SLOTS, TYPE_BYTES, Ty, type EmitEnv } from "./frame.js";
 import type { InlinePlan } from "./inline-helpers.js";
-import { emitStructured, type BlockEmitter } from "./structure.js";
+import { codeEstimate, emitStructured, type BlockEmitter } from "./structure.js";
 import { ByteWriter, ExternKind, I32, I64, Op, Section } from "./wasm-writer.js";
 
 export interface TranslateResult {
@@ -69,9 +69,11 @@ export function translateDecoded(ins: DecodedInsns, arenaSize: number, inline: I
     const limit = k + 1 < entries.length ? entries[k + 1]! : ins.count;
     const cfg = buildCfg(ins, entry, limit);
     const em = blockEmitter(ins, env, funcIndex);
-    const { code, dispatch } = emitStructured(cfg, em, L_LABEL);
-    if (dispatch) dispatchFunctions.push(entry);
-    const body = functionBody(code);
+    const body = functionPrologue(new ByteWriter(codeEstimate(cfg)));
+    if (emitStructured(cfg, em, L_LABEL, body)) dispatchFunctions.push(entry);
+    // Every path has returned or branched by now; this keeps the validator's
+    // view of the (unreachable) fall-off-the-end consistent with the i64 result.
+    body.u8(Op.unreachable).u8(Op.end);
     if (body.length > MAX_FUNCTION_BYTES) {
       throw new BpfError(Errno.E2BIG, `function at insn ${entry} needs ${body.length} bytes of wasm, over the engine's limit of ${MAX_FUNCTION_BYTES}`);
     }
@@ -134,18 +136,13 @@ function emitInsn(
   }
 }
 
-/** Locals, the prologue computing r10, the structured code, and a closing `unreachable`. */
-function functionBody(code: ByteWriter): ByteWriter {
-  const out = new ByteWriter(code.length + 32);
+/** Locals and the prologue computing r10. */
+function functionPrologue(out: ByteWriter): ByteWriter {
   out.u32(2).u32(EXTRA_I64_LOCALS).u8(I64).u32(EXTRA_I32_LOCALS).u8(I32);
   // r10 = stack_top - depth * 512
   out.u8(Op.globalGet).u32(G_STACK_TOP);
   out.u8(Op.localGet).u32(L_DEPTH).u8(Op.i64ExtendI32U).u8(Op.i64Const).s32(9).u8(Op.i64Shl).u8(Op.i64Sub);
   out.u8(Op.localSet).u32(REG_LOCAL[10]!);
-  out.bytes(code.finish());
-  // Every path has returned or branched by now; this keeps the validator's
-  // view of the (unreachable) fall-off-the-end consistent with the i64 result.
-  out.u8(Op.unreachable).u8(Op.end);
   return out;
 }
 
@@ -173,8 +170,19 @@ function assemble(pages: number, entries: readonly number[], bodies: ByteWriter[
   entries.forEach((e, k) => exports.name(`f${e}`).u8(ExternKind.func).u32(k));
   m.section(Section.export, exports);
 
-  const code = new ByteWriter(total + 8).u32(bodies.length);
-  for (const b of bodies) code.sized(b);
-  m.section(Section.code, code);
-  return m.finish();
+  // The code section is written in place: its size is known from the bodies.
+  let codeSize = uleb128Size(bodies.length);
+  for (const b of bodies) codeSize += uleb128Size(b.length) + b.length;
+  m.u8(Section.code).u32(codeSize).u32(bodies.length);
+  for (const b of bodies) m.u32(b.length).bytes(b.view());
+  return m.view();
+}
+
+function uleb128Size(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
 }

@@ -222,10 +222,7 @@ export class ByteWriter {
   /** Appends another writer's bytes, prefixed by their length (sections, function bodies). */
   sized(inner: ByteWriter): this {
     this.u32(inner.length);
-    this.reserve(inner.length);
-    this.buf.set(inner.buf.subarray(0, inner.length), this.length);
-    this.length += inner.length;
-    return this;
+    return this.bytes(inner.view());
   }
 
   /** Emits section `id` with `inner` as its contents. */
@@ -233,6 +230,12 @@ export class ByteWriter {
     return this.u8(id).sized(inner);
   }
 
+  /** The bytes written so far, without copying (valid until the next write). */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+
+  /** A copy of the bytes written. */
   finish(): Uint8Array {
     return this.buf.slice(0, this.length);
   }
