@@ -15,6 +15,7 @@ import { disasmCommand } from "./commands/disasm.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { testRunCommand } from "./commands/test-run.js";
 import { runCommand } from "./commands/run.js";
+import { verifyCommand } from "./commands/verify.js";
 
 /** What a command gets: its arguments and its output streams. */
 export interface CommandContext {
@@ -47,6 +48,7 @@ const COMMANDS: readonly Command[] = [
   inspectCommand,
   testRunCommand,
   runCommand,
+  verifyCommand,
 ];
 
 /** Parsed arguments: positionals and `--flag value` / `-o value` / `--flag` options. */
