@@ -6,10 +6,26 @@
  *
  * Who may call: program on a CPU or syscall on any thread, as noted.
  */
-import { spinLock, spinUnlock } from "../../memory/spin-lock.js";
+import { spinLock, spinTryLock, spinUnlock } from "../../memory/spin-lock.js";
 import type { MapHeaderView } from "../map-ops.js";
 import { BPF_F_LOCK } from "../../uapi.js";
 import { HtabCore } from "./htab-core.js";
+
+/**
+ * Take a recycled element's value lock, waiting a few milliseconds at most.
+ * Syscall-side holders (BPF_F_LOCK copies) hold it for one copy; only a
+ * program that locked the value before the element was deleted can hold it
+ * longer, and with CPUs stepped on one thread waiting for it would never
+ * end. Then the fill goes ahead without the lock (Linux re-zeroes the lock
+ * of a recycled element; the stale holder's unlock releases it here).
+ */
+function lockBounded(i32: Int32Array, off: number): boolean {
+  for (let i = 0; i < 256; i++) {
+    if (spinTryLock(i32, off)) return true;
+    if (i >= 32) Atomics.wait(i32, off >> 2, Atomics.load(i32, off >> 2), 0.02);
+  }
+  return false;
+}
 
 export class HtabValues extends HtabCore {
   /** Offset of the value's bpf_spin_lock, or -1. */
@@ -39,15 +55,19 @@ export class HtabValues extends HtabCore {
    * Fill a fresh element's value. With a bpf_spin_lock the fill takes the
    * lock too (it starts unlocked: arena memory is zeroed and every holder
    * releases it): a BPF_F_LOCK updater or reader that found this element
-   * before it was recycled may still be inside it, and must finish first.
+   * before it was recycled may still be inside it, and must finish first
+   * (a bounded wait: see lockBounded).
    */
   protected copyIn(e: number, src: number): void {
     const v = e + this.valOff;
     if (this.lockOff < 0) {
       this.copyValue(v, src);
-    } else {
-      this.copyInLocked(e, src);
+      return;
     }
+    const lock = v + this.lockOff;
+    const got = lockBounded(this.i32, lock);
+    this.copyValue(v, src);
+    if (got) spinUnlock(this.i32, lock);
   }
 
   /**

@@ -54,6 +54,27 @@ describe("hash map: BPF_F_LOCK", () => {
     m.destroy();
   });
 
+  it("recycling an element whose lock a program still holds does not hang the update", () => {
+    const m = make({ mapType: MapType.Hash, valueSize: 8, maxEntries: 2, spinLockOff: 4 });
+    const h = m.impl;
+    dv.setUint32(V, 5, true);
+    h.sysUpdateElem!(key(1), V, BPF_ANY);
+    const p = h.lookupElem!(key(1), 0);
+    arena.i32[(p + 4) >> 2] = 1; // a program did bpf_spin_lock() and has not unlocked yet
+    h.deleteElem!(key(1), 0);
+    let reused = false;
+    for (let k = 10; k < 30 && !reused; k++) {
+      dv.setUint32(V, k, true);
+      expect(h.sysUpdateElem!(key(k), V, BPF_ANY)).toBe(0);
+      reused = h.lookupElem!(key(k), 0) === p;
+      if (!reused) h.deleteElem!(key(k), 0);
+    }
+    expect(reused).toBe(true);
+    expect(dv.getUint32(p, true)).toBeGreaterThanOrEqual(10);
+    arena.i32[(p + 4) >> 2] = 0; // the program's bpf_spin_unlock()
+    m.destroy();
+  });
+
   it("rejects a spin lock where Linux does", () => {
     const ops = mapOpsFor(MapType.LruHash)!;
     const env = { arena, ncpus: 2 };
