@@ -23,7 +23,7 @@
  * Who may call: syscall context on any thread; `get`/`put` also from program
  * context (a program holding a map).
  */
-import { Errno } from "../errno.js";
+import { BpfError, Errno } from "../errno.js";
 import type { Arena } from "../memory/arena.js";
 import { KERNEL_OWNER } from "../memory/arena-api.js";
 import { spinLock, spinUnlock } from "../memory/spin-lock.js";
@@ -142,7 +142,7 @@ export class ObjectTable {
   put(slot: number): void {
     const prev = Atomics.sub(this.i32, this.w(slot, O_REFCNT), 1);
     if (prev > 1) return;
-    if (prev < 1) throw new Error(`object slot ${slot}: reference count underflow`);
+    if (prev < 1) throw new BpfError(Errno.EFAULT, `object slot ${slot}: reference count underflow`);
     const kind = this.kindOf(slot);
     this.release(kind, this.dataOf(slot), slot);
     this.lock();

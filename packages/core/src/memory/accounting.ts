@@ -10,7 +10,7 @@
  *
  * Who may call: any thread (syscall or program context).
  */
-import { Errno } from "../errno.js";
+import { BpfError, Errno } from "../errno.js";
 import {
   MEMLOCK_INFINITY_PAGES,
   OWNER_SLOTS,
@@ -100,7 +100,7 @@ export class MemlockAccounts {
       Atomics.store(this.u32, w + 1, this.defaultLimitPages);
       Atomics.store(this.u32, w + 2, 0);
     });
-    if (w < 0) throw new Error("memlock user table full");
+    if (w < 0) throw new BpfError(Errno.ENOSPC, `memlock table full: more than ${USER_SLOTS} users`);
     return w;
   }
 
