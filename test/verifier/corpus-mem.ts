@@ -8,6 +8,7 @@ const s = category("stack");
 const m = category("map");
 const c = category("ctx");
 const M8 = { maps: [ARRAY8] };
+const MIM = { maps: [{ type: 12, key: 4, value: 4, max: 2, inner: ARRAY8 }], noKernel: "maps of maps need an inner map fd at creation; the kernel harness creates plain maps" };
 
 export const stackCases = [
   s.bad("write below the stack", "invalid write to stack R10 off=-520 size=8", [a.st("dw", 10, -520, 0), ...ret0]),
@@ -108,6 +109,11 @@ export const mapCases = [
   ], { maps: [ARRAY8], progType: KPROBE }),
   m.ok("64-byte value walk", [...lookupChecked(0), a.ldx("dw", 1, 0, 56), a.ldx("b", 2, 0, 63), ...ret0], { maps: [ARRAY64] }),
   m.bad("invalid map fd", "is not pointing to valid bpf_map", [...a.ldMap(1, 7), ...ret0]),
+  m.ok("map in map: lookup in the inner map", [...lookupChecked(0), a.movr(1, 0), a.movr(2, 10), a.add(2, -8), a.call(1), a.jmpi("jeq", 0, 0, 1), a.ldx("dw", 0, 0, 0), ...ret0], MIM),
+  m.bad("map in map: inner value bounds", "invalid access to map value, value_size=8 off=8 size=8", [
+    ...lookupChecked(0), a.movr(1, 0), a.movr(2, 10), a.add(2, -8), a.call(1), a.jmpi("jeq", 0, 0, 1), a.ldx("dw", 0, 0, 8), ...ret0,
+  ], MIM),
+  m.bad("map in map: outer value is not memory", "R0 invalid mem access 'map_ptr'", [...lookupChecked(0), a.ldx("w", 0, 0, 0), a.exit()], MIM),
 ];
 
 function lddwFlags(): a.Slot {

@@ -19,6 +19,8 @@ export interface MapDef {
   max: number;
   flags?: number;
   spinLockOff?: number;
+  /** Inner map template of a map of maps. */
+  inner?: MapDef;
 }
 
 export interface Case {
@@ -45,10 +47,11 @@ export function envFor(c: Case, logLevel = 1): VerifierEnv {
   const pt = c.progType ?? 1;
   const ops = progTypeFor(pt);
   if (!ops) throw new Error(`no prog type ${pt}`);
-  const maps: MapInfo[] = (c.maps ?? []).map((m, i) => ({
+  const info = (m: MapDef, i: number): MapInfo => ({
     mapType: m.type, keySize: m.key, valueSize: m.value, maxEntries: m.max, mapFlags: m.flags ?? 0,
-    spinLockOff: m.spinLockOff ?? -1, id: i,
-  }));
+    spinLockOff: m.spinLockOff ?? -1, id: i, ...(m.inner ? { innerMap: info(m.inner, 100 + i) } : {}),
+  });
+  const maps: MapInfo[] = (c.maps ?? []).map(info);
   return {
     progType: pt,
     progTypeOps: ops,

@@ -15,6 +15,12 @@ export interface MapInfo {
   readonly mapFlags: number;
   /** Offset of the `struct bpf_spin_lock` in the value, or -1 if none. */
   readonly spinLockOff: number;
+  /**
+   * For BPF_MAP_TYPE_ARRAY_OF_MAPS / HASH_OF_MAPS: the inner map template
+   * (Linux's inner_map_meta). A null-checked lookup result is a map pointer
+   * with these attributes; without them such programs are rejected.
+   */
+  readonly innerMap?: MapInfo;
   /** Shown in the log as `map[id:N]`. */
   readonly id?: number;
 }
