@@ -75,8 +75,8 @@ export function branchTaken(a: Reg, b: Reg, o: number, w32: boolean): number {
 const wrapU = (v: bigint, w32: boolean): bigint => BigInt.asUintN(w32 ? 32 : 64, v);
 const wrapS = (v: bigint, w32: boolean): bigint => BigInt.asIntN(w32 ? 32 : 64, v);
 
-/** regs_refine_cond_op: narrow r1 and r2 assuming `r1 <o> r2` holds. */
-function refine(r1: Reg, r2: Reg, o: number, w32: boolean): void {
+/** regs_refine_cond_op: narrow r1 and r2 assuming `r1 <o> r2` holds (exported for the property tests). */
+export function refine(r1: Reg, r2: Reg, o: number, w32: boolean): void {
   const U = w32 ? ["u32min", "u32max"] as const : ["umin", "umax"] as const;
   const S = w32 ? ["s32min", "s32max"] as const : ["smin", "smax"] as const;
   switch (o) {
