@@ -33,12 +33,20 @@ const ITERATIONS = 40_000;
 const TIME_BUDGET_MS = 8_000;
 
 const root = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
+const buildInfo = root("packages/core/tsconfig.tsbuildinfo");
 function distProblem(): string | undefined {
-  const pairs = ["maps/hashtab/htab-map", "maps/hashtab/htab-core", "maps/lru/bpf-lru", "maps/hashtab/freelist", "memory/arena"];
+  if (!existsSync(buildInfo)) return "packages/core has not been built (run pnpm build)";
+  const pairs = [
+    "maps/hashtab/htab-map", "maps/hashtab/htab-values", "maps/hashtab/htab-core", "maps/hashtab/jhash", "maps/hashtab/freelist",
+    "maps/hashtab/htab-ops", "maps/lru/bpf-lru", "memory/arena",
+  ];
   for (const p of pairs) {
     const js = root(`packages/core/dist/${p}.js`);
     if (!existsSync(js)) return `packages/core/dist is missing ${p}.js (run pnpm build)`;
-    if (statSync(js).mtimeMs < statSync(root(`packages/core/src/${p}.ts`)).mtimeMs) return `packages/core/dist/${p}.js is older than its source (run pnpm build)`;
+    // tsc -b skips re-emitting unchanged output, so compare with the last build, not the .js.
+    if (statSync(buildInfo).mtimeMs < statSync(root(`packages/core/src/${p}.ts`)).mtimeMs) {
+      return `packages/core/src/${p}.ts changed since the last build (run pnpm build)`;
+    }
   }
   return undefined;
 }
