@@ -72,18 +72,20 @@ import(workerData.coreUrl).then(({ Kernel, BPF_F_LOCK }) => {
 
 const sharedSrc = `
 const { workerData, parentPort } = require("node:worker_threads");
-import(workerData.coreUrl).then(({ Kernel, BpfCmd }) => {
+import(workerData.coreUrl).then(({ Kernel, BpfCmd, BPF_F_LOCK }) => {
   const k = Kernel.attach(workerData.memory);
   const p = k.process(workerData.pid);
   const flag = new Int32Array(workerData.flag);
   const key = new Uint8Array(4);
-  const v = new Uint8Array(8);
+  const v = new Uint8Array(16);
   const seen = {};
   let n = 0;
+  Atomics.store(flag, 1, 1);
   while (Atomics.load(flag, 0) === 0) {
     const fd = 3 + (n++ % 4);
-    const r = p.bpf(BpfCmd.MapLookupElem, { mapFd: fd, key, value: v });
-    const tag = r === 0 ? "v" + v[0] + "/" + v[7] : "e" + r;
+    // Under the value's spin lock, so a concurrent update is never seen half done.
+    const r = p.bpf(BpfCmd.MapLookupElem, { mapFd: fd, key, value: v, flags: BPF_F_LOCK });
+    const tag = r === 0 ? "v" + v[4] + "/" + v[15] : "e" + r;
     seen[tag] = (seen[tag] || 0) + 1;
   }
   p.release();
@@ -128,15 +130,18 @@ describe("kernel across threads", () => {
     const k = Kernel.create({ ncpus: 2, size: 16 * 1024 * 1024 });
     const p = k.createProcess();
     const baseline = k.arena.stats().bytesInUse;
-    // Map with tag t holds value [t,0,0,0,0,0,0,t] at key 0.
+    // Map with tag t holds t at bytes 4 and 15 of key 0's value (bytes 0-3: its spin lock);
+    // just after create it holds zeros.
     const make = (t: number) => {
-      const fd = p.mapCreate({ mapType: MapType.Array, keySize: 4, valueSize: 8, maxEntries: 1 });
-      p.mapUpdate(fd, new Uint8Array(4), new Uint8Array([t, 0, 0, 0, 0, 0, 0, t]));
+      const fd = p.mapCreate({ mapType: MapType.Array, keySize: 4, valueSize: 16, maxEntries: 1, spinLockOff: 0 });
+      const v = new Uint8Array(16).fill(t, 4);
+      p.mapUpdate(fd, new Uint8Array(4), v, BPF_F_LOCK);
       return fd;
     };
     for (let t = 1; t <= 4; t++) make(t);
-    const flag = new SharedArrayBuffer(4);
+    const flag = new SharedArrayBuffer(8);
     const done = run(sharedSrc, 1, () => ({ memory: k.memory, pid: p.pid, flag }));
+    while (Atomics.load(new Int32Array(flag), 1) === 0) await new Promise((r) => setTimeout(r, 5));
     let t = 5;
     const deadline = Date.now() + 600;
     while (Date.now() < deadline) {
