@@ -152,6 +152,34 @@ describe("ids", () => {
   });
 });
 
+describe("per-thread state and module hooks", () => {
+  it("extRoot gives every thread the same word per name; cached() rebuilds when a slot is reused", () => {
+    const { k, p } = boot();
+    const w = k.extRoot("test.root");
+    expect(k.extRoot("test.root")).toBe(w);
+    expect(k.extRoot("test.other")).not.toBe(w);
+    expect(Kernel.attach(k.memory).extRoot("test.root")).toBe(w);
+    const fd = p.mapCreate(arr);
+    const slot = k.objects.list(ObjKind.Map)[0]!.slot;
+    let builds = 0;
+    const build = () => ++builds;
+    expect(k.cached("t", slot, build)).toBe(1);
+    expect(k.cached("t", slot, build)).toBe(1);
+    p.close(fd);
+    p.mapCreate(arr);
+    expect(k.objects.list(ObjKind.Map)[0]!.slot).toBe(slot);
+    expect(k.cached("t", slot, build)).toBe(2);
+  });
+
+  it("lists live objects with their references", () => {
+    const { k, p } = boot();
+    const a = p.mapCreate(arr);
+    p.mapCreate(arr);
+    p.objPin(a, "/sys/fs/bpf/x");
+    expect(k.objects.list(ObjKind.Map).map((o) => [o.id, o.refcnt])).toEqual([[1, 2], [2, 1]]);
+  });
+});
+
 describe("info", () => {
   it("reports bpf_map_info fields; access flags belong to the fd", () => {
     const { p } = boot();

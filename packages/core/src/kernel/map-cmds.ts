@@ -41,8 +41,11 @@ export function sysPerms(h: MapHandle, fmode: number): number {
 }
 
 /**
- * Resolve `fd` to a map with a reference held. Returns the handle, or a
- * negative errno. The caller must `release(proc, h)`.
+ * Resolve `fd` to a map (fdget + __bpf_map_get). Returns the handle, or
+ * -EBADF / -EINVAL. On the single-user fast path no reference is taken
+ * (`proc.fds.held` is false); otherwise one is. Either way the caller reads
+ * `proc.fds.held` right away and ends with `mapPut(proc, h, held)`. Calls
+ * must not nest.
  */
 export function mapGet(proc: Process, fd: number): MapHandle | number {
   const fast = proc.fds.peek(fd);

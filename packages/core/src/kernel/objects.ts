@@ -196,6 +196,16 @@ export class ObjectTable {
     return best < 0 ? -Errno.ENOENT : best;
   }
 
+  /** Live objects of `kind` by id (inspect, tests). A racy snapshot: objects may come and go. */
+  list(kind: ObjKind): { slot: number; id: number; dataOff: number; refcnt: number }[] {
+    const out: { slot: number; id: number; dataOff: number; refcnt: number }[] = [];
+    for (let s = 0; s < this.slots; s++) {
+      if (this.kindOf(s) !== kind) continue;
+      out.push({ slot: s, id: this.idOf(s), dataOff: this.dataOf(s), refcnt: this.refcnt(s) });
+    }
+    return out.sort((a, b) => a.id - b.id);
+  }
+
   /** Live objects of `kind` (tests, inspect). */
   count(kind: ObjKind): number {
     let n = 0;
