@@ -240,6 +240,15 @@ describe("map create checks", () => {
     expect(root.bpf(BpfCmd.MapCreate, { ...arr, valueSize: 1024, maxEntries: 64 * 1024 })).toBe(-Errno.ENOMEM);
     expect(k.arena.stats()).toEqual(before);
     expect(k.arena.memlock.charged(0)).toBe(0);
+    // Fits the arena's size but not what is left: the values allocation fails after the header's.
+    const big = root.mapCreate({ ...arr, valueSize: 1024, maxEntries: 9 * 1024 });
+    const charged = k.arena.memlock.charged(0);
+    const mid = k.arena.stats();
+    expect(root.bpf(BpfCmd.MapCreate, { ...arr, valueSize: 1024, maxEntries: 9 * 1024 })).toBe(-Errno.ENOMEM);
+    expect(k.arena.stats().bytesInUse).toBe(mid.bytesInUse);
+    expect(k.arena.memlock.charged(0)).toBe(charged);
+    expect(root.openFds()).toEqual([0, 1, 2, big]);
+    expect(k.objects.count(ObjKind.Map)).toBe(1);
   });
 
   it("unknown commands are EINVAL; registered ones dispatch", () => {
