@@ -66,7 +66,7 @@ export interface Reg {
 export function notInit(): Reg {
   return {
     type: T.NotInit, off: 0, varOff: tnumUnknown, smin: S64_MIN, smax: S64_MAX, umin: 0n, umax: U64,
-    s32min: S32_MIN, s32max: S32_MAX, u32min: 0n, u32max: U32, id: 0, refObjId: 0, range: 0, memSize: 0, frameno: 0, subprog: 0,
+    s32min: S32_MIN, s32max: S32_MAX, u32min: 0n, u32max: U32, id: 0, refObjId: 0, range: 0, map: undefined, memSize: 0, frameno: 0, subprog: 0,
   };
 }
 
@@ -107,7 +107,12 @@ export function ptrReg(t: T, off = 0): Reg {
   return r;
 }
 
-export const copyReg = (r: Reg): Reg => ({ ...r });
+/** A field-by-field copy: keeps one object shape for every register (fast property access). */
+export const copyReg = (r: Reg): Reg => ({
+  type: r.type, off: r.off, varOff: r.varOff, smin: r.smin, smax: r.smax, umin: r.umin, umax: r.umax,
+  s32min: r.s32min, s32max: r.s32max, u32min: r.u32min, u32max: r.u32max, id: r.id, refObjId: r.refObjId,
+  range: r.range, map: r.map, memSize: r.memSize, frameno: r.frameno, subprog: r.subprog,
+});
 
 export const isPointer = (r: Reg): boolean => r.type !== T.Scalar && r.type !== T.NotInit;
 export const isPktPointer = (r: Reg): boolean => r.type === T.Packet || r.type === T.PacketMeta;

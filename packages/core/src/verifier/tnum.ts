@@ -27,8 +27,11 @@ export function tnumConst(v: bigint): Tnum {
   return { value: u64(v), mask: 0n };
 }
 
+/** Index of the highest set bit, 1-based (0 for 0). */
 function fls64(x: bigint): number {
-  return x === 0n ? 0 : x.toString(2).length;
+  const hi = Number(x >> 32n);
+  if (hi) return 64 - Math.clz32(hi);
+  return 32 - Math.clz32(Number(x & 0xffffffffn));
 }
 
 /** The smallest tnum containing every value of [min, max] (unsigned). */
