@@ -5,7 +5,9 @@
  */
 import { describe, it, expect } from "vitest";
 import { corpus } from "./corpus.js";
+import fc from "fast-check";
 import { runOurs, runKernel, kernelHelper, kernelSkipReason, type Case } from "./harness.js";
+import { genSteps, build } from "./gen.js";
 
 /** The last line before the `processed N insns` summary: the error in the kernel's words. */
 function errorLine(log: string): string {
@@ -66,5 +68,29 @@ describe.skipIf(!kernel)("verifier corpus against the running kernel", () => {
     // Never accept what Linux rejects; and the corpus' expectations are Linux's.
     expect(judged.filter((j) => j.ours && !j.linux).map((j) => j.c.name)).toEqual([]);
     expect(judged.filter((j) => j.c.accept !== j.linux).map((j) => `${j.c.name}: expected ${j.c.accept}, Linux ${j.linux}`)).toEqual([]);
+  });
+
+  it("agrees with Linux on generated programs", () => {
+    let n = 0;
+    const diffs: string[] = [];
+    const unsafe: string[] = [];
+    fc.assert(
+      fc.property(genSteps, (steps) => {
+        const c: Case = { name: "generated", category: "generated", insns: build(steps), accept: true };
+        const o = runOurs(c);
+        const k = runKernel(c)!;
+        n++;
+        if (o.ok !== k.ok) {
+          const hex = Buffer.from(c.insns).toString("hex");
+          diffs.push(`bpfsim ${o.ok ? "accepts" : `rejects (${o.message})`}, Linux ${k.ok ? "accepts" : `rejects (${errorLine(k.log)})`}: ${hex}`);
+          if (o.ok) unsafe.push(hex);
+        }
+        return true;
+      }),
+      { numRuns: 300 },
+    );
+    console.log(`verifier vs Linux on generated programs: verdicts agree on ${n - diffs.length}/${n}`);
+    for (const d of diffs) console.log(`  DIFFERENT ${d}`);
+    expect(unsafe).toEqual([]);
   });
 });

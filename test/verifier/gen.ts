@@ -1,0 +1,51 @@
+/**
+ * Generated programs near the verifier's decision boundary: computed stack
+ * pointers, masked offsets, narrowing branches, 32-bit arithmetic, context
+ * loads. Used by the run-safety property and the kernel differential.
+ */
+import fc from "fast-check";
+import * as a from "./asm.js";
+
+const scalarReg = fc.constantFrom(0, 2, 3, 4, 5);
+const aluOp = fc.constantFrom("add", "sub", "mul", "and", "or", "xor", "lsh", "rsh", "arsh");
+const imm = fc.oneof(fc.integer({ min: -16, max: 80 }), fc.constantFrom(0x7fffffff, -0x80000000, 0xff, 0xfff0, 511, 512));
+const size = fc.constantFrom("b", "h", "w", "dw");
+const bytes: Record<string, number> = { b: 1, h: 2, w: 4, dw: 8 };
+
+/** One generated step: a few instructions. */
+const step: fc.Arbitrary<a.Slot[]> = fc.oneof(
+  fc.tuple(scalarReg, imm).map(([d, i]) => [a.mov(d, i)]),
+  fc.tuple(aluOp, scalarReg, imm, fc.boolean()).map(([o, d, i, w]) => {
+    const k = o === "lsh" || o === "rsh" || o === "arsh" ? Math.abs(i) % (w ? 32 : 64) : i;
+    return [w ? a.alu32i(o, d, k) : a.alu64i(o, d, k)];
+  }),
+  fc.tuple(aluOp.filter((o) => !["lsh", "rsh", "arsh"].includes(o)), scalarReg, scalarReg).map(([o, d, s]) => [a.alu64r(o, d, s)]),
+  fc.tuple(scalarReg, fc.integer({ min: 0, max: 12 })).map(([d, k]) => [a.ldx("w", d, 6, k * 4)]),
+  fc.tuple(size, fc.integer({ min: 1, max: 9 }), scalarReg).map(([sz, k, s]) => [a.stx(sz, 10, -k * bytes[sz]!, s)]),
+  fc.tuple(size, fc.integer({ min: 1, max: 9 }), scalarReg).map(([sz, k, d]) => [a.ldx(sz, d, 10, -k * bytes[sz]!)]),
+  // r7 = fp + base + (rX & mask): a computed stack pointer.
+  fc.tuple(scalarReg, fc.constantFrom(7, 15, 31, 63, 0x38, 0xff), fc.integer({ min: -80, max: -1 })).map(([x, m, base]) => [
+    a.movr(8, x), a.and(8, m), a.movr(7, 10), a.add(7, base), a.addr(7, 8),
+  ]),
+  fc.tuple(size, fc.integer({ min: -24, max: 16 }), scalarReg, fc.boolean()).map(([sz, off, r, load]) => [load ? a.ldx(sz, r, 7, off) : a.stx(sz, 7, off, r)]),
+  fc.tuple(fc.constantFrom("jgt", "jge", "jlt", "jle", "jsgt", "jslt", "jeq", "jne", "jset"), scalarReg, imm, fc.boolean()).map(([o, d, i, w]) => [
+    w ? a.jmp32i(o, d, i, 0) : a.jmpi(o, d, i, 0),
+  ]),
+);
+
+/** Encodes steps; a jump (placeholder off 0) skips the next step. */
+export function build(steps: a.Slot[][]): Uint8Array {
+  const out: a.Slot[] = [a.movr(6, 1), a.ldx("w", 2, 1, 0), a.ldx("w", 3, 1, 8), a.mov(4, 7), a.mov(5, -3), a.mov(0, 0), a.movr(7, 10), a.add(7, -8)];
+  steps.forEach((s, i) => {
+    const isJump = s.length === 1 && (s[0]![0] & 0x07) !== 0x07 && ((s[0]![0] & 0x07) === 0x05 || (s[0]![0] & 0x07) === 0x06);
+    if (isJump) {
+      const skip = steps[i + 1]?.length ?? 0;
+      const [code, dst, src, , im] = s[0]!;
+      out.push([code, dst, src, skip, im]);
+    } else out.push(...s);
+  });
+  out.push(a.mov(0, 0), a.exit());
+  return a.prog(out);
+}
+
+export const genSteps = fc.array(step, { minLength: 1, maxLength: 24 });
