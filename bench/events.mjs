@@ -23,7 +23,7 @@ import * as core from "../packages/core/dist/index.js";
 const LINUX = { emptyNs: 13.0, perfOutputNs: 1336, perfOutputWk4096Ns: 156 };
 
 function parseArgs(args) {
-  const o = { json: false, seconds: 1.5, warmupMs: 1000, cpus: [1, 2, 4] };
+  const o = { json: false, seconds: 2, warmupMs: 2000, cpus: [1, 2, 4] };
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--json") o.json = true;
     else if (args[i] === "--seconds") o.seconds = Number(args[++i]);
