@@ -49,3 +49,57 @@ export function build(steps: a.Slot[][]): Uint8Array {
 }
 
 export const genSteps = fc.array(step, { minLength: 1, maxLength: 24 });
+
+/** The same steps plus map-value pointer arithmetic: r6 = value of a 16-byte array map (after the null check). */
+const mapStep: fc.Arbitrary<a.Slot[]> = fc.oneof(
+  step,
+  fc.tuple(size, fc.integer({ min: -4, max: 20 }), scalarReg).map(([sz, off, d]) => [a.ldx(sz, d, 6, off)]),
+  fc.tuple(scalarReg, fc.constantFrom(3, 7, 8, 15, 31, 0xff), fc.integer({ min: -8, max: 12 })).map(([x, m, base]) => [
+    a.movr(8, x), a.and(8, m), a.movr(7, 6), a.add(7, base), a.addr(7, 8),
+  ]),
+  fc.tuple(scalarReg).map(([x]) => [a.movr(7, 6), a.addr(7, x)]),
+  fc.tuple(size, fc.integer({ min: -4, max: 16 }), scalarReg, fc.boolean()).map(([sz, off, r, load]) => [load ? a.ldx(sz, r, 7, off) : a.stx(sz, 7, off, r)]),
+);
+
+export function buildMap(steps: a.Slot[][]): Uint8Array {
+  const pro: a.Slot[] = [
+    a.movr(9, 1), a.st("dw", 10, -8, 0), a.movr(2, 10), a.add(2, -8), ...a.ldMap(1, 0), a.call(1), a.jmpi("jne", 0, 0, 2), a.mov(0, 0), a.exit(),
+    a.movr(6, 0), a.movr(1, 9), a.ldx("w", 2, 1, 0), a.ldx("w", 3, 6, 0), a.mov(4, 7), a.mov(5, -3), a.mov(0, 0), a.movr(7, 6),
+  ];
+  return a.prog(pro, ...body(steps));
+}
+
+function body(steps: a.Slot[][]): a.Slot[][] {
+  const out: a.Slot[][] = [];
+  steps.forEach((s, i) => {
+    const c = s[0]![0] & 7;
+    if (s.length === 1 && (c === 5 || c === 6)) {
+      const [code, dst, src, , im] = s[0]!;
+      out.push([[code, dst, src, steps[i + 1]?.length ?? 0, im]]);
+    } else out.push(s);
+  });
+  out.push([a.mov(0, 0), a.exit()]);
+  return out;
+}
+
+export const genMapSteps = fc.array(mapStep, { minLength: 1, maxLength: 20 });
+
+/** XDP packet programs: r2 = data, r3 = data_end, range checks and offsets from packet bytes. */
+const pktStep: fc.Arbitrary<a.Slot[]> = fc.oneof(
+  fc.tuple(scalarReg, imm).map(([d, i]) => [a.mov(d, i)]),
+  fc.tuple(aluOp.filter((o) => !["lsh", "rsh", "arsh"].includes(o)), scalarReg, imm).map(([o, d, i]) => [a.alu64i(o, d, i)]),
+  fc.tuple(fc.integer({ min: 0, max: 40 }), fc.constantFrom("jgt", "jge", "jlt", "jle")).map(([n, o]) => [
+    a.movr(4, 2), a.add(4, n), o === "jgt" || o === "jge" ? a.jmpr(o, 4, 3, 1) : a.jmpr(o, 3, 4, 1), a.mov(8, 0),
+  ]),
+  fc.tuple(size, fc.integer({ min: -2, max: 40 }), scalarReg).map(([sz, off, d]) => [a.ldx(sz, d, 2, off)]),
+  fc.tuple(size, fc.integer({ min: 0, max: 40 }), scalarReg).map(([sz, off, s]) => [a.stx(sz, 2, off, s)]),
+  fc.tuple(scalarReg, fc.constantFrom(3, 7, 15, 0xff)).map(([x, m]) => [a.movr(8, x), a.and(8, m), a.addr(2, 8)]),
+  fc.tuple(fc.constantFrom("jgt", "jlt", "jeq", "jne", "jsgt"), scalarReg, imm).map(([o, d, i]) => [a.jmpi(o, d, i, 0)]),
+);
+
+export function buildPkt(steps: a.Slot[][]): Uint8Array {
+  const pro: a.Slot[] = [a.ldx("w", 2, 1, 0), a.ldx("w", 3, 1, 4), a.mov(0, 2), a.mov(4, 0), a.mov(5, 1)];
+  return a.prog(pro, ...body(steps));
+}
+
+export const genPktSteps = fc.array(pktStep, { minLength: 1, maxLength: 20 });
