@@ -3,6 +3,7 @@
  * on it, and a way to place bytes in the arena.
  */
 import { Arena, KERNEL_OWNER, STACK_AREA_BYTES, type CpuContext, type HelperImpl } from "@bpfsim/core";
+import { ARENA_BYTES } from "./program-gen.js";
 
 export interface Machine {
   readonly arena: Arena;
@@ -11,9 +12,9 @@ export interface Machine {
   place(bytes: Uint8Array): number;
 }
 
-/** A 1 MiB arena and CPU 0 with the given helpers. */
+/** An ARENA_BYTES arena and CPU 0 with the given helpers. */
 export function makeMachine(helpers: (HelperImpl | undefined)[] = []): Machine {
-  const arena = Arena.create({ size: 1 << 20 });
+  const arena = Arena.create({ size: ARENA_BYTES });
   const stackBase = arena.alloc(STACK_AREA_BYTES, KERNEL_OWNER);
   if (stackBase < 0) throw new Error("no room for the stack");
   const cpu: CpuContext = { arena, cpu: 0, stackBase, helpers, tailCalls: 0, state: {} };

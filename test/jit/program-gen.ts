@@ -16,6 +16,8 @@
 import fc from "fast-check";
 
 export const BUF_BYTES = 256;
+/** Arena size the differential machine uses (fixture.ts): loads near its end probe the bounds. */
+export const ARENA_BYTES = 1 << 20;
 export const HELPER_ID = 7;
 
 type Reg = number;
@@ -29,7 +31,8 @@ export type Stmt =
   | { k: "if"; op: string; w32: boolean; dst: Reg; src: Reg | null; imm: number; body: Stmt[] }
   | { k: "loop"; n: number; body: Stmt[] }
   | { k: "call"; fn: number }
-  | { k: "wild"; dst: Reg; src: Reg; off: number };
+  | { k: "wild"; dst: Reg; src: Reg; off: number }
+  | { k: "edge"; ptr: Reg; back: number; loads: [number, number, Reg][] };
 
 export interface GenProgram {
   main: Stmt[];
@@ -72,9 +75,18 @@ function stmts(regs: Reg[], depth: number, allowCalls: number[], loops: boolean)
   leaf.push(fc.constant({ k: "helper" as const }));
   if (allowCalls.length > 0) leaf.push(fc.record({ k: fc.constant("call" as const), fn: fc.constantFrom(...allowCalls) }));
   const wild = fc.record({ k: fc.constant("wild" as const), dst: reg, src: reg, off: fc.integer({ min: -64, max: 64 }) });
+  // Loads around the end of the arena through one pointer: the first may pass
+  // its check and a later one, a few bytes on, must still fault.
+  const edge = fc.record({
+    k: fc.constant("edge" as const),
+    ptr: reg,
+    back: fc.integer({ min: 1, max: 32 }),
+    loads: fc.array(fc.tuple(fc.integer({ min: -24, max: 24 }), fc.constantFrom(...SIZES), reg), { minLength: 1, maxLength: 3 }),
+  });
   const one: fc.Arbitrary<Stmt> = fc.oneof(
     { arbitrary: fc.oneof(...leaf), weight: 50 },
     { arbitrary: wild, weight: 1 },
+    { arbitrary: edge, weight: 2 },
     ...(depth > 0
       ? [
           {
@@ -161,6 +173,13 @@ export function render(p: GenProgram): string {
           emit(`call local fn${s.fn}`);
           // r1..r5 are unspecified after a call: give them known values again.
           for (let r = 1; r <= 5; r++) if (r !== buf && dataRegs.includes(r)) emit(`mov %r${r}, ${r * 1000 + 7}`);
+          break;
+        case "edge":
+          emit(`lddw %r${s.ptr}, ${hex(BigInt(ARENA_BYTES - s.back))}`);
+          for (const [off, size, dst] of s.loads) {
+            emit(`ldx${SIZE_SUFFIX[size]} %r${dst}, [%r${s.ptr}${off < 0 ? off : `+${off}`}]`);
+            if (dst === s.ptr) break;
+          }
           break;
         case "wild":
           emit(`ldxdw %r${s.dst}, [%r${s.src}${s.off < 0 ? s.off : `+${s.off}`}]`);

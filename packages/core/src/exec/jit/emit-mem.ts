@@ -47,6 +47,8 @@ function i64Split(w: ByteWriter, v: number): ByteWriter {
 function boundsCheck(w: ByteWriter, env: EmitEnv, pc: number, reg: number, off: number, n: number, kind: number): void {
   // In-frame stack accesses cannot leave the stack area (see EmitEnv.r10ReadOnly).
   if (reg === 10 && env.r10ReadOnly && off >= -FRAME_BYTES && off + n <= 0) return;
+  if (env.checked.covers(reg, off, n)) return;
+  env.checked.add(reg, off, n);
   const arenaSize = env.arenaSize;
   get(w, reg);
   w.u8(Op.i64Const).s32(ARENA_RESERVED - off).u8(Op.i64Sub);

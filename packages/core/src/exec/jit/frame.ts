@@ -92,4 +92,6 @@ export interface EmitEnv {
   readonly r10ReadOnly: boolean;
   /** Helper calls emitted inline, by insn index (inline-helpers.ts). */
   readonly inline: ReadonlyMap<number, import("./inline-helpers.js").ArrayLookupSite>;
+  /** Checks done earlier in the block being emitted (mutable, reset per block). */
+  readonly checked: import("./checked-ranges.js").CheckedRanges;
 }

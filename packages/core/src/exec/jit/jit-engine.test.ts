@@ -78,6 +78,15 @@ describe("JIT engine", () => {
     expect(compile(encode([I.lddw(2, arena.size - 8), I.stxdw(2, 2, 0), I.mov(0, 1), I.exit()])).run(0n, cpu)).toBe(1n);
   });
 
+  it("a passed check does not cover the next bytes: the second load faults", () => {
+    const { cpu, compile, arena } = machine();
+    const prog = compile(encode([I.lddw(2, arena.size - 8), I.ldxdw(0, 2, 0), I.ldxdw(3, 2, 1), I.exit()]));
+    const f = faultOf(() => prog.run(0n, cpu));
+    expect(f.pc).toBe(3);
+    // Same base and range twice: fine.
+    expect(compile(encode([I.lddw(2, arena.size - 8), I.ldxdw(0, 2, 0), I.ldxb(3, 2, 7), I.exit()])).run(0n, cpu)).toBeTypeOf("bigint");
+  });
+
   it("faults on a misaligned atomic", () => {
     const { cpu, compile } = machine();
     const f = faultOf(() => compile(encode([I.mov(2, 1), I.atomicAdd64(10, 2, -12), I.exit()])).run(0n, cpu));

@@ -28,6 +28,7 @@ import { emitCall, emitCond, emitExit } from "./emit-jmp.js";
 import { emitLddw, emitMem } from "./emit-mem.js";
 import { EXTRA_I32_LOCALS, EXTRA_I64_LOCALS, L_DEPTH, L_LABEL, REG_LOCAL, G_STACK_TOP, TABLE_SLOTS, TYPE_BYTES, Ty, type EmitEnv } from "./frame.js";
 import type { InlinePlan } from "./inline-helpers.js";
+import { CheckedRanges } from "./checked-ranges.js";
 import { codeEstimate, emitStructured, type BlockEmitter } from "./structure.js";
 import { ByteWriter, ExternKind, I32, I64, Op, Section } from "./wasm-writer.js";
 
@@ -52,7 +53,7 @@ export function translate(insnBytes: Uint8Array, arenaSize: number, inline: Inli
 /** `translate` for instructions already decoded (the engine decodes once to plan inlining). */
 export function translateDecoded(ins: DecodedInsns, arenaSize: number, inline: InlinePlan): TranslateResult {
   if (arenaSize % WASM_PAGE !== 0) throw new BpfError(Errno.EINVAL, `arena size ${arenaSize} is not whole wasm pages`);
-  const env: EmitEnv = { arenaSize, r10ReadOnly: !writesR10(ins), inline };
+  const env: EmitEnv = { arenaSize, r10ReadOnly: !writesR10(ins), inline, checked: new CheckedRanges() };
   const entries = functionEntries(ins);
   const indexOf = new Map<number, number>();
   entries.forEach((e, k) => indexOf.set(e, k));
@@ -99,7 +100,11 @@ function blockEmitter(ins: DecodedInsns, env: EmitEnv, funcIndex: (pc: number) =
   return {
     body(w: ByteWriter, b: BasicBlock): void {
       const stop = b.termPc >= 0 ? b.termPc : b.end;
-      for (let i = b.start; i < stop; i += insnSlots(ins, i)) emitInsn(w, ins, i, env, funcIndex, funcRef);
+      env.checked.clear();
+      for (let i = b.start; i < stop; i += insnSlots(ins, i)) {
+        emitInsn(w, ins, i, env, funcIndex, funcRef);
+        env.checked.afterInsn(ins, i);
+      }
     },
     cond(w: ByteWriter, b: BasicBlock): void {
       emitCond(w, ins, b.termPc);
