@@ -10,8 +10,10 @@
  *
  * after which `addr` is known to be a small positive number, so the wasm
  * address is `i32.wrap(reg)` plus `off` (as the memarg offset when off >= 0).
- * The fault import throws the ProgramFault, so a bad access never touches
- * memory. Atomics also require natural alignment, as eBPF does; wasm would
+ * The fault glue throws the ProgramFault, so a bad access never touches
+ * memory. Two kinds of access need no check: in-frame stack accesses through
+ * a read-only r10 (frame.ts), and accesses inside a range the same register
+ * already passed earlier in the block (checked-ranges.ts). Atomics also require natural alignment, as eBPF does; wasm would
  * trap on a misaligned atomic, so that is checked after the bounds (the
  * interpreter's order) and reported as a fault the same way.
  *
