@@ -33,10 +33,15 @@
  *
  *   w0 magic  w1 type  w2 key size  w3 value size  w4 max entries  w5 map flags
  *   w6 id  w7 ncpus  w8 spin lock off (i32)  w9 frozen  w10 object slot
- *   w11 mem usage  w12 memlock uid  w13 write-active count  w14 btf fd
+ *   w11 mem usage  w12 memlock uid  w13 spare  w14 btf fd
  *   w15 btf key type  w16 btf value type  w17 numa node  w18 inner map off
  *   w19 freeze lock  w20-21 map_extra (u64)  w22 btf vmlinux value type
- *   w23 ifindex  w24-27 name[16]  w28-31 spare  w32.. MAP_PRIV_WORDS private
+ *   w23 ifindex  w24-27 name[16]  w28 write-active count  w29-31 spare
+ *   w32.. MAP_PRIV_WORDS private
+ *
+ * The write-active count is bumped by every syscall write; it sits in the
+ * second cache line so that those writes do not evict the first line
+ * (frozen flag), which every syscall reads.
  */
 import { ROOT_OFF } from "../memory/arena-layout.js";
 import { MAP_PRIV_WORDS } from "../maps/map-ops.js";
@@ -120,7 +125,7 @@ export const M_FROZEN = 9;
 export const M_SLOT = 10;
 export const M_MEM_USAGE = 11;
 export const M_UID = 12;
-export const M_WRITE_ACTIVE = 13;
+export const M_WRITE_ACTIVE = 28;
 export const M_BTF_FD = 14;
 export const M_BTF_KEY = 15;
 export const M_BTF_VALUE = 16;

@@ -1,0 +1,196 @@
+// `pnpm bench progs [--json] [--reps N] [--case PROG] [--slow-verify]`: the shared bench
+// programs (../shared/bench/progs) loaded from their objects with
+// loadCollection, prefilled as the kernel driver does, and run with
+// BPF_PROG_TEST_RUN on the driver's 64-byte packet, on every registered
+// engine. Figures: ns per run from test_run's own duration (repeat N),
+// beside Linux's jit_kern_ns median from the recorded baseline
+// (../shared/bench/results/kernel_progs.tsv). Event programs get a reader
+// (RingBuffer / PerfBuffer, wakeup every record as libbpf's default) that
+// drains between batches, like the driver, and every run must produce its
+// record.
+//
+// hash_lookup is not run by default: bpfsim's verifier does not accept its
+// loop yet and takes about a minute to say so (--slow-verify tries).
+//
+// Reads the built packages (packages/*/dist); `pnpm bench` builds first.
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repoRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const sharedBench = resolve(repoRoot, "../shared/bench");
+const progsDir = join(sharedBench, "progs");
+
+const CASES = [
+  { obj: "empty", prog: "empty", want: 2 },
+  { obj: "hash_lookup", prog: "hash_lookup", want: 64, slowVerify: true },
+  { obj: "percpu_counter", prog: "percpu_counter", want: 2 },
+  { obj: "xdp_parse", prog: "xdp_parse", want: 2 },
+  { obj: "lpm_route", prog: "lpm_route", want: 2 },
+  { obj: "ringbuf_output", prog: "ringbuf_output", want: 2, ring: true },
+  { obj: "ringbuf_output", prog: "ringbuf_reserve", want: 2, ring: true },
+  { obj: "perf_output", prog: "perf_output", want: 2, perf: true },
+];
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Linux's jit_kern_ns medians by program, from the recorded baseline. */
+function linuxFigures() {
+  const f = join(sharedBench, "results/kernel_progs.tsv");
+  const out = {};
+  if (!existsSync(f)) return out;
+  for (const line of readFileSync(f, "utf8").split("\n")) {
+    const c = line.split("\t");
+    if (c[0] === "prog" && c[2] === "jit_kern_ns") out[c[1]] = Number(c[6]);
+  }
+  return out;
+}
+
+function packet() {
+  const pkt = new Uint8Array(64);
+  pkt.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
+  const ip = pkt.subarray(14, 34);
+  ip.set([0x45, 0, 0, 50, 0x12, 0x34, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 1, 2, 3]);
+  let sum = 0;
+  for (let i = 0; i < 20; i += 2) sum += (ip[i] << 8) | ip[i + 1];
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  sum = ~sum & 0xffff;
+  ip[10] = sum >> 8;
+  ip[11] = sum & 0xff;
+  pkt.subarray(34).set([12345 >> 8, 12345 & 0xff, 4242 >> 8, 4242 & 0xff, 0, 30]);
+  for (let i = 8; i < 30; i++) pkt[34 + i] = 97 + i;
+  return pkt;
+}
+
+/** setup_hash and setup_lpm of the kernel driver. */
+function prefill(p, col) {
+  if (col.maps.hmap) {
+    for (let k = 0; k < 1024; k++) {
+      const v = new Uint8Array(8);
+      new DataView(v.buffer).setBigUint64(0, BigInt(k), true);
+      p.mapUpdate(col.maps.hmap.fd, new Uint8Array(new Uint32Array([k]).buffer), v, 0);
+    }
+  }
+  if (col.maps.routes) {
+    const add = (a, plen, nh) => {
+      const k = new Uint8Array(8);
+      new DataView(k.buffer).setUint32(0, plen, true);
+      k.set(a.split(".").map(Number), 4);
+      p.mapUpdate(col.maps.routes.fd, k, new Uint8Array(new Uint32Array([nh]).buffer), 0);
+    };
+    add("0.0.0.0", 0, 1);
+    add("10.0.0.0", 8, 2);
+    add("10.1.0.0", 16, 3);
+    add("10.1.2.0", 24, 4);
+    add("10.1.2.3", 32, 5);
+    add("192.168.0.0", 16, 6);
+    for (let i = 0; i < 256; i++) {
+      add(`172.16.${i}.0`, 24, 100 + i);
+      add(`10.${i}.0.0`, 20, 400 + i);
+    }
+  }
+}
+
+function runCase(core, loader, harness, c, engine, reps) {
+  const k = core.Kernel.create({ ncpus: 2, size: 256 << 20 });
+  core.setProgEngine(k, engine);
+  const p = k.createProcess({ comm: "bench" });
+  k.arena.setMemlockLimit(p.uid, Infinity);
+  const path = join(progsDir, `${c.obj}.bpf.o`);
+  const spec = loader.copyCollectionSpec(loader.openObject(new Uint8Array(readFileSync(path)), { name: loader.objectNameFromPath(path) }));
+  for (const n of Object.keys(spec.programs)) if (n !== c.prog) delete spec.programs[n];
+  for (const m of Object.values(spec.maps)) if (m.type === core.MapType.Ringbuf) m.maxEntries = 64 << 20;
+  const col = loader.loadCollection(p, spec);
+  prefill(p, col);
+  let consumed = 0;
+  let reader;
+  if (c.ring) reader = new core.RingBuffer(p, col.maps.rb.fd, () => void consumed++);
+  if (c.perf) reader = new harness.PerfBuffer(p, col.maps.events.fd, { pageCnt: 4096, onSample: () => void consumed++ });
+  const drain = () => reader?.consume();
+  const run = (repeat) => {
+    const a = { progFd: col.programs[c.prog].fd, dataIn: packet(), repeat };
+    const r = p.bpf(core.BpfCmd.ProgTestRun, a);
+    if (r !== 0) throw new Error(`${c.prog}: BPF_PROG_TEST_RUN errno ${-r}`);
+    drain();
+    return a;
+  };
+  const first = run(1);
+  if (first.retval !== c.want) throw new Error(`${c.prog} on ${engine}: retval ${first.retval}, Linux gives ${c.want}`);
+  // Calibrate a batch to ~100 ms of runs, then `reps` batches.
+  let repeat = 64;
+  for (;;) {
+    const t0 = performance.now();
+    run(repeat);
+    const ms = performance.now() - t0;
+    if (ms > 50 || repeat >= 1 << 22) {
+      repeat = Math.max(1, Math.round((repeat * 100) / Math.max(ms, 1)));
+      break;
+    }
+    repeat *= 4;
+  }
+  if (c.ring || c.perf) repeat = Math.min(repeat, 100_000);
+  const dur = [];
+  const wall = [];
+  consumed = 0;
+  for (let i = 0; i < reps; i++) {
+    const t0 = process.hrtime.bigint();
+    const a = run(repeat);
+    wall.push(Number(process.hrtime.bigint() - t0) / repeat);
+    dur.push(a.duration);
+  }
+  const lost = c.ring || c.perf ? repeat * reps - consumed : 0;
+  reader?.free?.();
+  col.close();
+  p.exit();
+  return { repeat, ns: median(dur), wallNs: median(wall), lost };
+}
+
+export default async function progsBench(args) {
+  const json = args.includes("--json");
+  const slowVerify = args.includes("--slow-verify");
+  const repsArg = args.indexOf("--reps");
+  const reps = repsArg >= 0 ? Number(args[repsArg + 1]) : 7;
+  const caseArg = args.indexOf("--case");
+  const only = caseArg >= 0 ? args[caseArg + 1] : undefined;
+  if (!existsSync(join(progsDir, "empty.bpf.o"))) {
+    console.error(`bench progs: ${progsDir} not found`);
+    process.exitCode = 1;
+    return;
+  }
+  const core = await import(new URL("../packages/core/dist/index.js", import.meta.url).href);
+  const loader = await import(new URL("../packages/loader/dist/index.js", import.meta.url).href);
+  const harness = await import(new URL("../packages/harness/dist/index.js", import.meta.url).href);
+  const linux = linuxFigures();
+  if (!json) console.log(`bench programs, BPF_PROG_TEST_RUN on the 64-byte packet; ns/run = test_run duration, median of ${reps} batches`);
+  for (const c of CASES) {
+    if (only && c.prog !== only) continue;
+    for (const engine of ["interpreter", "jit"]) {
+      if (!core.getEngine(engine)) continue;
+      const lx = linux[c.prog];
+      if (c.slowVerify && !slowVerify) {
+        if (json) console.log(JSON.stringify({ suite: "progs", case: c.prog, engine, metric: "ns_per_run", value: null, note: "not loaded: bpfsim's verifier refuses its loop (--slow-verify to try)", linux: lx ?? null }));
+        else console.log(`  ${c.prog.padEnd(16)} ${engine.padEnd(11)}       n/a  (not loaded: bpfsim's verifier refuses its loop; --slow-verify tries)  Linux JIT ${lx ?? "?"} ns`);
+        continue;
+      }
+      let r;
+      try {
+        r = runCase(core, loader, harness, c, engine, reps);
+      } catch (e) {
+        const why = String(e?.message ?? e).split("\n")[0];
+        if (json) console.log(JSON.stringify({ suite: "progs", case: c.prog, engine, metric: "ns_per_run", value: null, note: why, linux: lx ?? null }));
+        else console.log(`  ${c.prog.padEnd(16)} ${engine.padEnd(11)}       n/a  (${why})`);
+        continue;
+      }
+      const ratio = lx ? ` (${(r.ns / lx).toFixed(1)}x)` : "";
+      if (json) {
+        console.log(JSON.stringify({ suite: "progs", case: c.prog, engine, metric: "ns_per_run", value: Math.round(r.ns), unit: "ns", wall_ns: Math.round(r.wallNs), repeat: r.repeat, lost: r.lost, linux: lx ?? null, linux_source: "baseline" }));
+      } else {
+        console.log(`  ${c.prog.padEnd(16)} ${engine.padEnd(11)} ${r.ns.toFixed(0).padStart(9)} ns/run  wall ${r.wallNs.toFixed(0).padStart(7)} ns  Linux JIT ${String(lx ?? "?").padStart(5)} ns${ratio}  repeat ${r.repeat}${r.lost ? `  LOST ${r.lost}` : ""}`);
+      }
+    }
+  }
+}
