@@ -111,7 +111,8 @@ export class ObjectTable {
       }
       if (free < 0) return -Errno.ENOSPC;
       const cw = rootW(R_NEXT_ID + kind - 1);
-      let id = Atomics.load(this.u32, cw);
+      // A kind whose cursor word was never formatted starts at 1 too (ids are never 0).
+      let id = Atomics.load(this.u32, cw) || 1;
       for (let n = 0; used.has(id); n++) {
         if (n >= ID_MAX) return -Errno.ENOSPC;
         id = id + 1 >= ID_MAX ? 1 : id + 1;
