@@ -40,7 +40,7 @@ if (!kernel) console.log(kernelSkipReason);
 
 describe.skipIf(!kernel)("verifier corpus against the running kernel", () => {
   it("agrees with Linux on every case the kernel can judge", () => {
-    const judged: { c: Case; ours: boolean; linux: boolean; ourLine: string; linuxLine: string }[] = [];
+    const judged: { c: Case; ours: boolean; linux: boolean; ourLine: string; linuxLine: string; ourLog: string; linuxLog: string }[] = [];
     const skipped: Case[] = [];
     for (const c of corpus) {
       if (c.noKernel) {
@@ -49,7 +49,18 @@ describe.skipIf(!kernel)("verifier corpus against the running kernel", () => {
       }
       const k = runKernel(c)!;
       const o = runOurs(c);
-      judged.push({ c, ours: o.ok, linux: k.ok, ourLine: o.ok ? "" : errorLine(o.log), linuxLine: k.ok ? "" : errorLine(k.log) });
+      judged.push({ c, ours: o.ok, linux: k.ok, ourLine: o.ok ? "" : errorLine(o.log), linuxLine: k.ok ? "" : errorLine(k.log), ourLog: o.log, linuxLog: k.log });
+    }
+    // Level-1 logs line by line (map addresses differ by nature and are masked).
+    const norm = (l: string): string => l.replace(/\(18\) r(\d+) = \S+/, "(18) r$1 = X").replace(/ +;/, " ;");
+    let lines = 0;
+    let sameLines = 0;
+    for (const j of judged) {
+      if (j.c.heavy) continue;
+      const k = j.linuxLog.split("\n").map(norm);
+      const o = j.ourLog.split("\n").map(norm);
+      lines += k.length;
+      for (let i = 0; i < k.length; i++) if (k[i] === o[i]) sameLines++;
     }
     const agree = judged.filter((j) => j.ours === j.linux);
     const sameLine = judged.filter((j) => !j.linux && !j.ours && j.ourLine === j.linuxLine);
@@ -57,6 +68,7 @@ describe.skipIf(!kernel)("verifier corpus against the running kernel", () => {
     console.log(
       `verifier vs Linux: verdicts agree on ${agree.length}/${judged.length} cases ` +
         `(${((100 * agree.length) / judged.length).toFixed(1)}%); error line identical on ${sameLine.length}/${rejected.length} rejected cases; ` +
+        `level-1 log lines identical ${sameLines}/${lines}; ` +
         `${skipped.length} cases not judged by this kernel (${[...new Set(skipped.map((s) => s.noKernel))].join("; ")})`,
     );
     for (const j of judged) {

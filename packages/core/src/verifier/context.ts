@@ -29,6 +29,8 @@ export interface PendingBranch {
   insn: number;
   prev: number;
   logPos: number;
+  /** The branching instruction's log line as it was when the branch was pushed. */
+  logLine: string;
 }
 
 export class Vctx {

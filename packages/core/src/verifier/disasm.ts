@@ -20,7 +20,7 @@ const sgn = (n: number): string => (n >= 0 ? `+${n}` : `${n}`);
 /** Resolves helper ids to names for `call bpf_xxx#N`. */
 export type HelperNamer = (id: number) => string | undefined;
 
-export function disasm(insn: Insn, helperName: HelperNamer): string {
+export function disasm(insn: Insn, helperName: HelperNamer, showAddr = false): string {
   const { code, dst, src, off, imm } = insn;
   const c = cls(code);
   const h = `(${code.toString(16).padStart(2, "0")}) `;
@@ -48,7 +48,7 @@ export function disasm(insn: Insn, helperName: HelperNamer): string {
       if (imm === C.CMPXCHG) return `${h}${w}0 = atomic${a64}_cmpxchg((${sz} *)(r${dst} ${sgn(off)}), ${w}0, ${w}${src})`;
       const nm = names[imm & 0xf0] ?? "?";
       if (imm & C.FETCH) return `${h}${w}${src} = atomic${a64}_fetch_${nm}((${sz} *)(r${dst} ${sgn(off)}), ${w}${src})`;
-      return `${h}lock *(${sz} *)(r${dst} ${sgn(off)}) ${ALU_OPS[imm & 0xf0] ?? "?"} ${w}${src}`;
+      return `${h}lock *(${sz} *)(r${dst} ${sgn(off)}) ${ALU_OPS[imm & 0xf0] ?? "?"} r${src}`;
     }
     return `${h}BUG_stx`;
   }
@@ -59,7 +59,8 @@ export function disasm(insn: Insn, helperName: HelperNamer): string {
   }
   if (c === C.LD) {
     if (code === LDDW) {
-      if (src === C.PSEUDO_MAP_FD) return `${h}r${dst} = map[id:${imm}]`;
+      // Privileged logs show the map's address (here: its header offset); unprivileged ones its id.
+      if (src === C.PSEUDO_MAP_FD) return showAddr ? `${h}r${dst} = ${hex(insn.imm64 ?? 0n)}` : `${h}r${dst} = map[id:${imm}]`;
       if (src === C.PSEUDO_MAP_VALUE) return `${h}r${dst} = map[id:${imm}][0]+0`;
       if (src === C.PSEUDO_FUNC) return `${h}r${dst} = func`;
       return `${h}r${dst} = ${hex(insn.imm64 ?? BigInt(imm >>> 0))}`;

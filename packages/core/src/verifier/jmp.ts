@@ -182,7 +182,7 @@ function markPtrOrNull(ctx: Vctx, st: VState, regno: number, isNull: boolean): v
         r.map = r.map.innerMap;
         r.id = 0;
       }
-      if (r.type === T.MapValue && (r.map?.spinLockOff ?? -1) < 0) r.id = 0;
+      if (r.type === T.Mem || (r.type === T.MapValue && (r.map?.spinLockOff ?? -1) < 0)) r.id = 0;
     }
   });
   if (isNull && refId) st.refs = st.refs.filter((x) => x.id !== refId);

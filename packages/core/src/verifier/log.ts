@@ -34,7 +34,9 @@ export class VerifierLog {
   }
 }
 
-const snum = (v: bigint): string => (v >= -1024n * 1024n && v <= 1024n * 1024n ? v.toString() : v < 0n ? v.toString() : "0x" + v.toString(16));
+/** Small numbers in decimal, others in hex of the field's width (as the kernel's verbose_snum). */
+const snum = (v: bigint, bits = 64): string =>
+  v >= -1024n * 1024n && v <= 1024n * 1024n ? v.toString() : "0x" + BigInt.asUintN(bits, v).toString(16);
 const unum = (v: bigint): string => (v <= 1024n * 1024n ? v.toString() : "0x" + v.toString(16));
 
 function scalarRanges(r: Reg): string[] {
@@ -62,7 +64,7 @@ function scalarRanges(r: Reg): string[] {
       b.o = true;
       s += b.n + "=";
     }
-    out.push(s + (a.n[0] === "s" ? snum(a.v) : unum(a.v)));
+    out.push(s + (a.n[0] === "s" ? snum(a.v, a.n.endsWith("32") ? 32 : 64) : unum(a.v)));
   }
   return out;
 }
@@ -91,15 +93,15 @@ export function regStr(r: Reg): string {
   const parts: string[] = [];
   if (r.id) parts.push(`id=${r.id}`);
   if (r.refObjId) parts.push(`ref_obj_id=${r.refObjId}`);
-  if (r.off) parts.push(`off=${r.off}`);
-  if (r.type === T.Packet || r.type === T.PacketMeta) parts.push(`r=${r.range}`);
   if (r.map && (r.type === T.ConstMapPtr || r.type === T.MapValue || r.type === T.MapValueOrNull || r.type === T.MapKey)) {
     parts.push(`ks=${r.map.keySize}`, `vs=${r.map.valueSize}`);
   }
+  if (r.off) parts.push(`off=${r.off}`);
+  if (r.type === T.Packet || r.type === T.PacketMeta) parts.push(`r=${r.range}`);
   if (r.type === T.Mem || r.type === T.MemOrNull) parts.push(`sz=${r.memSize}`);
   if (r.varOff.mask !== 0n) {
     parts.push(...scalarRanges(r));
-    parts.push(`var_off=${tnumStr(r.varOff)}`);
+    if (!tnumIsUnknown(r.varOff)) parts.push(`var_off=${tnumStr(r.varOff)}`);
   } else if (r.varOff.value !== 0n) parts.push(`imm=${r.varOff.value.toString(16)}`);
   return `${typeName(r.type)}(${parts.join(",")})`;
 }
@@ -120,6 +122,11 @@ export function frameStr(f: Frame, which?: number[], withStack = true): string {
       if (!s || s.kinds.every((k) => k === Slot.Invalid)) return;
       const name = `fp-${(i + 1) * 8}`;
       if (s.spilled && s.kinds.every((k) => k === Slot.Spill)) out.push(`${name}=${regStr(s.spilled)}`);
+      else if (s.spilled && s.kinds[0] === Slot.Spill) {
+        // A narrow spill: the other bytes' kinds, then the spilled value.
+        const rest = s.kinds.filter((k) => k !== Slot.Spill).reverse().map((k) => SLOT_CH[k]).join("");
+        out.push(`${name}=${rest}${regStr(s.spilled)}`);
+      }
       else out.push(`${name}=${s.kinds.slice().reverse().map((k) => SLOT_CH[k]).join("")}`);
     });
   }

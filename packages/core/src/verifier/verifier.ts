@@ -40,11 +40,14 @@ export function verify(bytes: Uint8Array, env: VerifierEnv): VerifierResult {
   const insns = decodeInsns(bytes);
   let ctx: Vctx | undefined;
   let err: VerifierError | undefined;
+  let explored = false;
   const preLog: string[] = [];
   try {
     const cfg = checkCfg(insns, env.privileged);
+    resolveLdImm64(insns, env);
     ctx = new Vctx(env, insns, cfg);
     doCheck(ctx);
+    explored = true;
     checkStackDepth(ctx);
   } catch (e) {
     if (!(e instanceof VerifierError)) throw e;
@@ -52,9 +55,9 @@ export function verify(bytes: Uint8Array, env: VerifierEnv): VerifierResult {
     if (!ctx) preLog.push(e.logMessage);
   }
   const log = ctx?.log;
-  let text = log ? log.text : "";
+  // Level 1 keeps only the failing path: after a complete exploration nothing of it is left.
+  let text = log && !(explored && env.logLevel === 1) ? log.text : "";
   if (err && ctx && env.logLevel > 0) text += err.logMessage + (err.noNewline ? "" : "\n") + err.trailer.map((l) => l + "\n").join("");
-  if (!err && env.logLevel === 1) text = "";
   if (!ctx && env.logLevel > 0) text = preLog.map((l) => l + "\n").join("");
   const processed = ctx?.processed ?? 0;
   if (env.logLevel > 0 && ctx) {
@@ -80,6 +83,31 @@ export function verify(bytes: Uint8Array, env: VerifierEnv): VerifierResult {
   };
 }
 
+/**
+ * resolve_pseudo_ldimm64: every map reference must name a map (and a
+ * direct value reference a single-element array) before exploration starts.
+ */
+function resolveLdImm64(insns: Insn[], env: VerifierEnv): void {
+  for (let i = 0; i < insns.length; i++) {
+    const insn = insns[i]!;
+    if (insn.code !== LDDW) continue;
+    const imm64 = insn.imm64 ?? 0n;
+    if (insn.src === C.PSEUDO_MAP_FD) {
+      if (!env.maps(imm64, i)) throw new VerifierError("EBADF", `fd ${insn.imm} is not pointing to valid bpf_map`, i);
+    } else if (insn.src === C.PSEUDO_MAP_VALUE) {
+      const mv = env.mapValue?.(imm64, i);
+      if (!mv) throw new VerifierError("EBADF", `fd ${insn.imm} is not pointing to valid bpf_map`, i);
+      const m = mv.map;
+      if (m.mapType !== 2) throw new VerifierError("EINVAL", "no direct value access support for this map type", i);
+      if (m.maxEntries !== 1) throw new VerifierError("EOPNOTSUPP", `invalid access to map value pointer, value_size=${m.valueSize} off=${mv.off}`, i);
+      if (mv.off < 0 || mv.off >= m.valueSize) throw new VerifierError("EINVAL", `invalid access to map value pointer, value_size=${m.valueSize} off=${mv.off}`, i);
+    } else if (insn.src !== 0 && insn.src !== C.PSEUDO_FUNC) {
+      throw new VerifierError("EINVAL", "unrecognized bpf_ld_imm64 insn", i);
+    }
+    i++;
+  }
+}
+
 function initialState(): VState {
   const f = newFrame(0, -1, 0);
   f.regs[1] = ptrReg(T.Ctx);
@@ -94,7 +122,7 @@ function logInsn(ctx: Vctx, insn: Insn): void {
     log.line(`${ctx.insnIdx}: ${stateStr(ctx, true)}`);
     ctx.allScratched = false;
   }
-  log.line(`${ctx.insnIdx}: ${disasm(insn, (id) => helperName(ctx, id).replace(/^bpf_/, "").replace(/^unknown$/, "") || undefined)}`);
+  log.line(`${ctx.insnIdx}: ${disasm(insn, (id) => helperName(ctx, id).replace(/^bpf_/, "").replace(/^unknown$/, "") || undefined, ctx.priv)}`);
   ctx.scratched.clear();
   ctx.scratchedSlots.clear();
 }
@@ -110,7 +138,8 @@ function stateStr(ctx: Vctx, all: boolean): string {
     const tmp = { ...f, stack: f.stack.map((x, i) => (i === spi ? x : { kinds: [0, 0, 0, 0, 0, 0, 0, 0] })) };
     return frameStr(tmp, [], true);
   }).filter((x) => x);
-  return prefix + [s, ...slots].filter((x) => x).join(" ");
+  const refs = st.refs.length ? `refs=${st.refs.map((x) => x.id).join(",")}` : "";
+  return prefix + [s, ...slots, refs].filter((x) => x).join(" ");
 }
 
 /** After an instruction: the kernel's "; R0=..." comment on the same line. */
@@ -124,7 +153,7 @@ function logAfter(ctx: Vctx): void {
 
 function pushBranch(ctx: Vctx, st: VState, insn: number): void {
   if (st.parent) st.parent.branches++;
-  ctx.pending.push({ st, insn, prev: ctx.insnIdx, logPos: ctx.log.pos });
+  ctx.pending.push({ st, insn, prev: ctx.insnIdx, logPos: ctx.log.pos, logLine: ctx.log.last });
   if (ctx.pending.length > 8192) ctx.fail("E2BIG", `The sequence of ${ctx.pending.length} jumps is too complex.`);
 }
 
@@ -137,11 +166,16 @@ function popBranch(ctx: Vctx): boolean {
   ctx.cur = b.st;
   ctx.prevInsnIdx = b.prev;
   ctx.insnIdx = b.insn;
+  ctx.allScratched = true;
   if (ctx.env.logLevel >= 2) {
     ctx.log.line("");
     ctx.log.line(`from ${b.prev} to ${b.insn}: ${stateStr(ctx, true)}`);
+  } else if (ctx.env.logLevel === 1) {
+    // Level 1 rewinds to the branching instruction and continues its line with the new path's state.
+    ctx.log.reset(b.logPos - 1);
+    ctx.log.line(`${b.logLine} ${b.insn}: ${stateStr(ctx, true)}`);
+    ctx.allScratched = false;
   }
-  ctx.allScratched = true;
   return true;
 }
 
@@ -269,12 +303,7 @@ function checkLd(ctx: Vctx, insn: Insn, idx: number): number {
     if (m === C.IND) ctx.readReg(insn.src);
     const regs = ctx.regs();
     for (let r = 1; r <= 5; r++) regs[r] = notInit();
-    const r0 = unknownScalar();
-    r0.umax = sizeBytes(insn.code) === 4 ? 0xffffffffn : (1n << BigInt(sizeBytes(insn.code) * 8)) - 1n;
-    r0.smin = 0n;
-    r0.smax = r0.umax;
-    r0.varOff = { value: 0n, mask: r0.umax };
-    ctx.setReg(0, r0);
+    ctx.setReg(0, unknownScalar());
     return idx + 1;
   }
   if (insn.code !== LDDW) ctx.fail("EINVAL", "invalid BPF_LD_IMM insn");
