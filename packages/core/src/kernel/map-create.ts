@@ -101,6 +101,7 @@ export function mapCreate(proc: Process, a: MapCreateAttr): number {
   // There are no BPF tokens here: map_token_fd can never name one.
   if (tokenFlag) return -Errno.EINVAL;
 
+  if (ops.maxEntries) attr.maxEntries = ops.maxEntries(attr, k.mapEnv);
   const cost = ops.memUsage(attr, k.mapEnv);
   const charged = k.arena.chargeMemlock(proc.uid, cost);
   if (charged < 0) return charged;

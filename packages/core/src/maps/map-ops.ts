@@ -109,6 +109,14 @@ export interface MapImpl {
 export interface MapOps {
   /** Syscall: validate attributes. No side effects. 0 or -errno. */
   allocCheck(attr: MapAttr, env: MapEnv): number;
+  /**
+   * Syscall, after allocCheck: the max_entries the map really gets, when the
+   * type changes it as Linux's map_alloc does (e.g. LRU with
+   * BPF_F_NO_COMMON_LRU rounds up to a multiple of the possible CPUs). The
+   * header, memUsage, alloc and BPF_OBJ_GET_INFO_BY_FD all see this value.
+   * Absent: attr.maxEntries.
+   */
+  maxEntries?(attr: MapAttr, env: MapEnv): number;
   /** Bytes this map costs (charged against RLIMIT_MEMLOCK at create, reported in info). */
   memUsage(attr: MapAttr, env: MapEnv): number;
   /**
@@ -147,6 +155,12 @@ export interface MapOps {
    * object layer when usercnt drops to 0.
    */
   releaseUref?(m: MapHeaderView): void;
+  /**
+   * BPF_MAP_LOOKUP_ELEM reads the user's value as its input (the bloom
+   * filter's membership test): the syscall layer copies it in before the
+   * lookup, as Linux's map_lookup_elem does for BPF_MAP_TYPE_BLOOM_FILTER.
+   */
+  sysLookupReadsValue?: boolean;
 }
 
 /** The batch commands a map type supports (see `MapOps.batchOps`). */
