@@ -183,7 +183,9 @@ import(workerData.coreUrl).then(({ Kernel, BPF_ANY }) => {
   Atomics.add(flag, 1, 1);
   Atomics.wait(flag, 0, 0);
   const end = performance.now() + workerData.ms;
-  let n = 0;
+  // Each thread walks the keys from its own starting point, so threads do not
+  // move through the same buckets in lock step.
+  let n = workerData.index * 331;
   while (performance.now() < end) {
     for (let i = 0; i < 256; i++, n++) {
       if (workerData.update) p.mapUpdate(fd, keys[(n * 7) & 1023], v, BPF_ANY);
@@ -192,14 +194,14 @@ import(workerData.coreUrl).then(({ Kernel, BPF_ANY }) => {
   }
   p.exit();
   k.detach();
-  parentPort.postMessage(n);
+  parentPort.postMessage(n - workerData.index * 331);
 });
 `;
 
 async function threads(k, mapId, n, update) {
   const flag = new SharedArrayBuffer(8);
   const f = new Int32Array(flag);
-  const ws = Array.from({ length: n }, () => new Worker(workerSrc, { eval: true, workerData: { coreUrl, memory: k.memory, mapId, flag, ms: THREAD_MS, update } }));
+  const ws = Array.from({ length: n }, (_, index) => new Worker(workerSrc, { eval: true, workerData: { coreUrl, memory: k.memory, mapId, flag, ms: THREAD_MS, update, index } }));
   const done = ws.map((w) => new Promise((res, rej) => { w.once("message", res); w.once("error", rej); }));
   while (Atomics.load(f, 1) < n) await new Promise((r) => setTimeout(r, 5));
   Atomics.store(f, 0, 1);
