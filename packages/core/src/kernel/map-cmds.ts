@@ -112,6 +112,10 @@ export function mapLookupElem(proc: Process, fd: number, key: Buf, value: Buf, f
     let err = copyKeyIn(proc, h, key, s);
     if (err) return err;
     const vOff = s + roundUp8(h.hdr.keySize);
+    if (h.ops.sysLookupReadsValue) {
+      if (!value || value.length < vsize) return -Errno.EFAULT;
+      copyBytes(proc.kernel.arena.u8, vOff, value, 0, vsize);
+    }
     err = lookupInto(h, s, vOff, vsize, flags);
     if (err) return err;
     if (!value || value.length < vsize) return -Errno.EFAULT;
@@ -132,8 +136,20 @@ export function lookupInto(h: MapHandle, keyOff: number, outOff: number, vsize: 
   return 0;
 }
 
-/** bpf_map_update_value(): the type's syscall update, else its program-side update. */
-export function updateFrom(h: MapHandle, keyOff: number, valueOff: number, flags: number): number {
+/**
+ * bpf_map_update_value(): for maps whose values are fds of other objects
+ * (prog array, map-in-map, perf event array) the u32 fd in the value is
+ * resolved in `proc` with a reference taken, which the map keeps on success
+ * (map_fd_get_ptr; a bad fd is EBADF, a non-bpf fd EINVAL); otherwise the
+ * type's syscall update, else its program-side update.
+ */
+export function updateFrom(proc: Process, h: MapHandle, keyOff: number, valueOff: number, flags: number): number {
+  if (h.impl.sysUpdateFdElem) {
+    const fd = proc.kernel.arena.dv.getInt32(valueOff, true);
+    const obj = proc.fds.get(fd);
+    if (obj < 0) return obj === -Errno.EBADF ? -Errno.EBADF : -Errno.EINVAL;
+    return h.impl.sysUpdateFdElem(keyOff, obj, flags);
+  }
   if (h.impl.sysUpdateElem) return h.impl.sysUpdateElem(keyOff, valueOff, flags);
   if (h.impl.updateElem) return h.impl.updateElem(keyOff, valueOff, flags, 0);
   return -Errno.EINVAL;
@@ -164,7 +180,7 @@ export function mapUpdateElem(proc: Process, fd: number, key: Buf, value: Buf, f
     if (!value || value.length < vsize) return -Errno.EFAULT;
     const vOff = s + roundUp8(h.hdr.keySize);
     copyBytes(proc.kernel.arena.u8, vOff, value, 0, vsize);
-    return updateFrom(h, s, vOff, flags >>> 0);
+    return updateFrom(proc, h, s, vOff, flags >>> 0);
   } finally {
     Atomics.sub(h.hdr.arena.u32, wa, 1);
     mapPut(proc, h, held);

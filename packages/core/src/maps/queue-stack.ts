@@ -23,7 +23,8 @@
  * User space: LOOKUP is peek, UPDATE is push (flags BPF_ANY or BPF_EXIST),
  * LOOKUP_AND_DELETE is pop; DELETE and GET_NEXT_KEY are EINVAL. Programs use
  * bpf_map_push_elem (87), bpf_map_pop_elem (88), bpf_map_peek_elem (89),
- * registered here; bpf_map_lookup_elem gives NULL.
+ * registered here (they serve the bloom filter too, through `PushPopMap`);
+ * bpf_map_lookup_elem gives NULL.
  *
  * Who may call: every routine from a program on any CPU or a syscall on any
  * thread.
@@ -36,7 +37,7 @@ import { err, helperEnv, needMem } from "../helpers/helper-env.js";
 import { registerHelperImpl } from "../helpers/helper-table.js";
 import { spinLock, spinUnlock } from "../memory/spin-lock.js";
 import {
-  BPF_EXIST, BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG, BPF_NOEXIST, MapType,
+  BPF_EXIST, BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG, BPF_NOEXIST,
 } from "../uapi.js";
 import type { MapAttr, MapHeaderView, MapImpl, MapOps } from "./map-ops.js";
 
@@ -51,7 +52,7 @@ const P_TAIL = 2;
 const P_ELEMS = 3;
 const P_SIZE = 4;
 
-class QueueStack implements MapImpl {
+class QueueStack implements MapImpl, PushPopMap {
   private readonly u32: Uint32Array;
   private readonly w: number;
   readonly vs: number;
@@ -69,7 +70,7 @@ class QueueStack implements MapImpl {
   }
 
   /** queue_stack_map_push_elem(): 0, -EINVAL (flags), -E2BIG (full without BPF_EXIST). */
-  push(valueOff: number, flags: number): number {
+  pushElem(valueOff: number, flags: number): number {
     if (flags & BPF_NOEXIST || flags >>> 0 > BPF_EXIST) return -Errno.EINVAL;
     const { u32, w } = this;
     spinLock(this.m.arena.i32, this.lockOff);
@@ -116,6 +117,16 @@ class QueueStack implements MapImpl {
     }
   }
 
+  /** bpf_map_pop_elem. */
+  popElem(outOff: number): number {
+    return this.get(outOff, true);
+  }
+
+  /** bpf_map_peek_elem. */
+  peekElem(outOff: number): number {
+    return this.get(outOff, false);
+  }
+
   /** Programs cannot look into a queue or stack (NULL). */
   lookupElem(): number {
     return 0;
@@ -128,7 +139,7 @@ class QueueStack implements MapImpl {
 
   /** Syscall UPDATE: push. */
   sysUpdateElem(_keyOff: number, valueOff: number, flags: number): number {
-    return this.push(valueOff, flags);
+    return this.pushElem(valueOff, flags);
   }
 
   /** Syscall LOOKUP_AND_DELETE: pop (flags must be 0). */
@@ -191,34 +202,42 @@ export const stackMapOps = makeOps(true);
 
 // ---- helpers (program on a CPU) ------------------------------------------------
 
-function queueArg(cpu: Parameters<HelperImpl>[0], r1: bigint, what: string): QueueStack {
+/** The element operations of keyless maps (queue, stack; bloom filter: push and peek). */
+export interface PushPopMap {
+  readonly vs: number;
+  pushElem(valueOff: number, flags: number): number;
+  popElem?(outOff: number): number;
+  peekElem(valueOff: number): number;
+}
+
+function pushPopArg(cpu: Parameters<HelperImpl>[0], r1: bigint, what: string): PushPopMap {
   const m = helperEnv(cpu).mapAt(Number(BigInt.asUintN(64, r1)));
-  if (!m || (m.view.type !== MapType.Queue && m.view.type !== MapType.Stack) || !(m.impl instanceof QueueStack)) {
-    throw new ProgramFault(-1, `${what}: r1 is not a queue or stack map`);
-  }
-  return m.impl;
+  const impl = m?.impl as Partial<PushPopMap> | undefined;
+  if (!impl || typeof impl.pushElem !== "function") throw new ProgramFault(-1, `${what}: r1 is not a queue, stack or bloom filter map`);
+  return impl as PushPopMap;
 }
 
 const ret = (v: number): bigint => (v < 0 ? err(-v) : BigInt(v));
 
 /** bpf_map_push_elem(map, value, flags). */
 export const mapPushElem: HelperImpl = (cpu, r1, r2, r3) => {
-  const q = queueArg(cpu, r1, "bpf_map_push_elem");
+  const q = pushPopArg(cpu, r1, "bpf_map_push_elem");
   const v = needMem(cpu.arena, r2, q.vs, "bpf_map_push_elem value");
   if (r3 > 0xffffffffn) return err(Errno.EINVAL);
-  return ret(q.push(v, Number(r3)));
+  return ret(q.pushElem(v, Number(r3)));
 };
 
 /** bpf_map_pop_elem(map, value). */
 export const mapPopElem: HelperImpl = (cpu, r1, r2) => {
-  const q = queueArg(cpu, r1, "bpf_map_pop_elem");
-  return ret(q.get(needMem(cpu.arena, r2, q.vs, "bpf_map_pop_elem value"), true));
+  const q = pushPopArg(cpu, r1, "bpf_map_pop_elem");
+  if (!q.popElem) return err(Errno.EOPNOTSUPP);
+  return ret(q.popElem(needMem(cpu.arena, r2, q.vs, "bpf_map_pop_elem value")));
 };
 
 /** bpf_map_peek_elem(map, value). */
 export const mapPeekElem: HelperImpl = (cpu, r1, r2) => {
-  const q = queueArg(cpu, r1, "bpf_map_peek_elem");
-  return ret(q.get(needMem(cpu.arena, r2, q.vs, "bpf_map_peek_elem value"), false));
+  const q = pushPopArg(cpu, r1, "bpf_map_peek_elem");
+  return ret(q.peekElem(needMem(cpu.arena, r2, q.vs, "bpf_map_peek_elem value")));
 };
 
 registerHelperImpl(HelperId.map_push_elem, mapPushElem);

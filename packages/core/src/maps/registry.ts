@@ -17,6 +17,7 @@ import { ringbufMapOps } from "./ringbuf.js";
 import { queueMapOps, stackMapOps } from "./queue-stack.js";
 import { arrayOfMapsMapOps } from "./array-of-maps.js";
 import { hashOfMapsMapOps } from "./hash-of-maps.js";
+import { bloomFilterMapOps } from "./bloom-filter.js";
 import "../ringbuf/ringbuf-helpers.js"; // registers the ring buffer helpers with the map type
 
 export const mapOpsByType: ReadonlyArray<MapOps | undefined> = (() => {
@@ -36,6 +37,7 @@ export const mapOpsByType: ReadonlyArray<MapOps | undefined> = (() => {
   t[23 /* MapType.Stack */] = stackMapOps;
   t[12 /* MapType.ArrayOfMaps */] = arrayOfMapsMapOps;
   t[13 /* MapType.HashOfMaps */] = hashOfMapsMapOps;
+  t[30 /* MapType.BloomFilter */] = bloomFilterMapOps;
   return t;
 })();
 
