@@ -7,8 +7,8 @@
 import { type Vctx, MAX_CALL_FRAMES, BPF_MAX_VAR_SIZ } from "./context.js";
 import type { Insn } from "./insn.js";
 import { ArgType, RetType, type HelperProto } from "../helpers/proto.js";
-import { type Reg, type VState, T, notInit, unknownScalar, ptrReg, copyReg, newFrame, curFrame, isPointer } from "./reg-state.js";
-import { typeName } from "./log.js";
+import { type Reg, type VState, type Frame, T, notInit, unknownScalar, ptrReg, copyReg, newFrame, curFrame, isPointer } from "./reg-state.js";
+import { typeName, frameStr } from "./log.js";
 import { checkRegion, checkMapAccessType, checkPacket } from "./mem.js";
 import { stackRangeForHelper, stackConst } from "./stack.js";
 import { mapAllowsHelper, helperAllowsMap } from "./map-compat.js";
@@ -254,6 +254,8 @@ function invalidatePkt(st: VState): void {
   }
 }
 
+const framePrefix = (f: Frame): string => (f.frameno ? `frame${f.frameno}: ` : "");
+
 /** A bpf-to-bpf call (or a callback entry): push a frame whose r1..r5 are the caller's. */
 export function pushFrame(ctx: Vctx, target: number, callsite: number, cbArg?: Reg): void {
   const st = ctx.cur;
@@ -271,6 +273,13 @@ export function pushFrame(ctx: Vctx, target: number, callsite: number, cbArg?: R
     for (let r = 0; r <= 5; r++) caller.regs[r] = notInit();
   }
   st.frames.push(f);
+  if (ctx.env.logLevel > 0 && !cbArg) {
+    ctx.note("caller:");
+    ctx.note(` ${framePrefix(caller)}${frameStr(caller)}`);
+    ctx.note("callee:");
+    ctx.note(` ${framePrefix(f)}${frameStr(f)}`);
+  }
+  ctx.allScratched = true;
 }
 
 /** Exit from a subprogram or callback: r0 goes to the caller, execution resumes after the call. */
@@ -291,6 +300,13 @@ export function popFrame(ctx: Vctx): number {
     caller.regs[0] = unknownScalar();
   } else caller.regs[0] = r0;
   ctx.scratched.add(0);
+  if (ctx.env.logLevel > 0) {
+    ctx.note("returning from callee:");
+    ctx.note(` ${framePrefix(callee)}${frameStr(callee)}`);
+    ctx.note(`to caller at ${callee.callsite + 1}:`);
+    ctx.note(` ${framePrefix(caller)}${frameStr(caller)}`);
+  }
+  ctx.scratched.clear();
   return callee.callsite + 1;
 }
 
