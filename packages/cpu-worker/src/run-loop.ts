@@ -213,12 +213,14 @@ export class CpuRunner {
     const rxq = u32[(s + EV_ARG0) >> 2]!;
     const c = h.counters;
     const ctx = this.ctxBig;
+    // The engine's int32 entry when it has one: no BigInt per run.
+    const run32 = p.runInt32 ? p : undefined;
     for (let r = 0; r < rep; r++) {
       buildXdpMd(arena, ctxOff, dataOff, len, h.target, rxq);
       cpuCtx.tailCalls = 0;
       let act: number;
       try {
-        act = toInt32(p.run(ctx, cpuCtx));
+        act = run32 ? run32.runInt32!(ctxOff, cpuCtx) : toInt32(p.run(ctx, cpuCtx));
       } catch (e) {
         act = this.fault(h, e);
       }
@@ -310,8 +312,9 @@ export class CpuRunner {
     h.counters[HC_RUNS] += 1;
     this.totals[CS_RUNS] += 1;
     try {
-      const r0 = p.run(ctx, cpuCtx);
-      return toInt32(r0);
+      // Contexts at arena offsets below 4 GiB take the engine's int32 entry.
+      if (p.runInt32 && ctx < 0x100000000n) return p.runInt32(Number(ctx), cpuCtx);
+      return toInt32(p.run(ctx, cpuCtx));
     } catch (e) {
       return this.fault(h, e);
     }

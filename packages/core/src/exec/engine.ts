@@ -67,6 +67,12 @@ export interface CpuContext {
 export interface CompiledProgram {
   /** Runs with r1 = ctx, returns r0 as an unsigned 64-bit bigint. Throws ProgramFault. */
   run(ctx: bigint, cpu: CpuContext): bigint;
+  /**
+   * Optional fast entry for the event path: r1 = ctx (an arena offset), r2..r5
+   * = 0, returns r0's low 32 bits as a signed int32 (what XDP, tc and socket
+   * filter hooks read), with no BigInt on the way in or out. Same faults as `run`.
+   */
+  runInt32?(ctx: number, cpu: CpuContext): number;
 }
 
 /** Interpreter, JIT, or any later engine. Chosen once per machine. */

@@ -37,7 +37,7 @@ export const EXTRA_I32_LOCALS = 1;
 export const Slot = { helper: 0, fault: 1, tailPrep: 2, tailRun: 3, callx: 4 } as const;
 export const TABLE_SLOTS = 5;
 /** Type indices in every program module (translate.ts declares them in this order). */
-export const Ty = { helper: 0, fault: 1, fn: 2, tailPrep: 3, tailRun: 4, callx: 5 } as const;
+export const Ty = { helper: 0, fault: 1, fn: 2, tailPrep: 3, tailRun: 4, callx: 5, entry32: 6 } as const;
 
 const fnType = (params: number[], results: number[]): number[] => [0x60, params.length, ...params, results.length, ...results];
 /** Encoded function types, by Ty index (shared by program modules and the glue module). */
@@ -48,7 +48,17 @@ export const TYPE_BYTES: readonly (readonly number[])[] = [
   fnType([I64, I64], [I32]), // tail_prep (map, index)
   fnType([I32, I64], [I64]), // tail_run (depth, ctx)
   fnType([I32, I32, I64, I64, I64, I64, I64, I64], [I64]), // callx (pc, depth, target, r1..r5)
+  fnType([I32], [I32]), // entry32 (ctx) -> low 32 bits of r0: the event path's entry (no BigInt crosses)
 ];
+
+/**
+ * Name of the event path's entry: `(ctx: u32) -> i32`, the main program in
+ * frame 0 with r1 = ctx and r2..r5 = 0, returning r0's low 32 bits. XDP, tc
+ * and socket filter hooks only look at those (Linux's hooks read a u32), and
+ * an i64 result would cost a BigInt per run in JavaScript. `f0` keeps the
+ * full 64-bit r0 for test runs.
+ */
+export const ENTRY32_EXPORT = "e0";
 
 /** Emits a call of glue slot `slot` (its arguments are already on the stack). */
 export function callSlot(w: ByteWriter, slot: number, type: number): ByteWriter {

@@ -66,6 +66,25 @@ describe("JIT engine", () => {
     expect(compile(encode([I.mov(0, -1), I.exit()])).run(0n, cpu)).toBe(2n ** 64n - 1n);
   });
 
+  it("runInt32: r1 = ctx (unsigned), r0's low 32 bits signed, same faults as run, per CPU", () => {
+    const { arena, cpu, compile } = machine();
+    // r0 = (0xfffffffe << 32) | (r1 + 0x7fffffff): the high word must not leak into the int32.
+    const prog = compile(encode([I.lddw(0, 0, -2), I.movr(2, 1), I.add(2, 0x7fffffff), I.addr(0, 2), I.exit()]));
+    expect(prog.runInt32(1, cpu)).toBe(-0x80000000);
+    expect(prog.runInt32(0, cpu)).toBe(0x7fffffff);
+    expect(BigInt.asIntN(32, prog.run(5n, cpu))).toBe(BigInt(prog.runInt32(5, cpu)));
+    // A context above 2^31 reaches the program as an unsigned 32-bit value.
+    expect(compile(encode([I.movr(0, 1), [0x77, 0, 0, 0, 31], I.exit()])).runInt32(0x80000000, cpu)).toBe(1);
+    const f = faultOf(() => compile(encode([I.mov(2, 0), I.ldxb(0, 2, 0), I.exit()])).runInt32(0, cpu));
+    expect(f.pc).toBe(1);
+    // A second CPU gets its own instance (its own stack top and cpu id).
+    const cpu1: CpuContext = { ...cpu, cpu: 1, stackBase: arena.alloc(STACK_AREA_BYTES, KERNEL_OWNER) };
+    const r10 = compile(encode([I.movr(0, 10), I.exit()]));
+    expect(r10.runInt32(0, cpu1)).toBe(cpu1.stackBase + STACK_AREA_BYTES);
+    expect(r10.runInt32(0, cpu)).toBe(cpu.stackBase + STACK_AREA_BYTES);
+    expect(r10.runInt32(0, cpu1)).toBe(cpu1.stackBase + STACK_AREA_BYTES);
+  });
+
   it("faults on a NULL load, naming the instruction, and on a store past the arena", () => {
     const { cpu, compile, arena } = machine();
     const f = faultOf(() => compile(encode([I.mov(0, 0), I.mov(2, 0), I.ldxb(0, 2, 0), I.exit()])).run(0n, cpu));

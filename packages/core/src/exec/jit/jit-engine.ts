@@ -7,7 +7,10 @@
  *                          program bytes and arena size);
  *   run(ctx, cpu)          instantiates the module for that CpuContext on
  *                          first use (cached per CPU), with the CPU's glue
- *                          table (glue.ts), and calls f0.
+ *                          table (glue.ts), and calls f0;
+ *   runInt32(ctx, cpu)     the same through e0, the event path's entry: no
+ *                          BigInt crosses (an i64 result would allocate one
+ *                          per run).
  * The module holds no CPU state, so it can be posted to a worker and turned
  * back into a program there with `JitProgram.fromModule`.
  *
@@ -17,7 +20,7 @@ import { BpfError, Errno } from "../../errno.js";
 import { ARENA_RESERVED, type ArenaApi } from "../../memory/arena-api.js";
 import { registerEngine } from "../engines.js";
 import type { CompiledProgram, CpuContext, ExecutionEngine, ProgImage } from "../engine.js";
-import { FRAME_BYTES, MAX_CALL_FRAMES } from "./frame.js";
+import { ENTRY32_EXPORT, FRAME_BYTES, MAX_CALL_FRAMES } from "./frame.js";
 import { cpuGlue, type CpuGlue, type WasmFn } from "./glue.js";
 import { decodeInsns } from "./decode.js";
 import { planInlines, planKey } from "./inline-helpers.js";
@@ -26,6 +29,8 @@ import { translateDecoded } from "./translate.js";
 /** One instance of a program's module, bound to one CpuContext. */
 interface Runner {
   readonly main: WasmFn;
+  /** ENTRY32_EXPORT: (ctx) -> low 32 bits of r0. */
+  readonly main32: (ctx: number) => number;
   readonly exports: WebAssembly.Exports;
   readonly glue: CpuGlue;
 }
@@ -36,6 +41,9 @@ const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 /** A program compiled to wasm. `module` may be posted to another thread. */
 export class JitProgram implements CompiledProgram {
   private readonly runners = new WeakMap<CpuContext, Runner>();
+  /** The last CPU run on and its runner: a thread runs one CPU, so this skips the WeakMap. */
+  private lastCpu: CpuContext | undefined;
+  private lastRunner: Runner | undefined;
 
   private constructor(
     readonly module: WebAssembly.Module,
@@ -68,8 +76,34 @@ export class JitProgram implements CompiledProgram {
     return this.enter(cpu, depth, ctx, 0n, 0n, 0n, 0n);
   }
 
-  private enter(cpu: CpuContext, depth: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint): bigint {
+  /**
+   * The event path's entry: r1 = ctx, r0's low 32 bits as a signed int32,
+   * without a BigInt in either direction. Program on a CPU.
+   */
+  runInt32(ctx: number, cpu: CpuContext): number {
+    const r = cpu === this.lastCpu ? this.lastRunner! : this.runnerFor(cpu);
+    const g = r.glue;
+    const savedCurrent = g.current;
+    const savedCallback = cpu.callback;
+    g.current = r.exports;
+    cpu.callback = g.callback;
+    try {
+      return r.main32(ctx);
+    } finally {
+      g.current = savedCurrent;
+      cpu.callback = savedCallback;
+    }
+  }
+
+  private runnerFor(cpu: CpuContext): Runner {
     const r = this.runners.get(cpu) ?? this.instantiate(cpu);
+    this.lastCpu = cpu;
+    this.lastRunner = r;
+    return r;
+  }
+
+  private enter(cpu: CpuContext, depth: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint): bigint {
+    const r = cpu === this.lastCpu ? this.lastRunner! : this.runnerFor(cpu);
     const g = r.glue;
     // callx and helpers' callbacks reach the running program through the glue.
     const savedCurrent = g.current;
@@ -108,7 +142,12 @@ export class JitProgram implements CompiledProgram {
     } catch (e) {
       throw new BpfError(Errno.EINVAL, `cannot instantiate JIT module: ${(e as Error).message}`);
     }
-    const runner: Runner = { main: instance.exports.f0 as WasmFn, exports: instance.exports, glue };
+    const runner: Runner = {
+      main: instance.exports.f0 as WasmFn,
+      main32: instance.exports[ENTRY32_EXPORT] as (ctx: number) => number,
+      exports: instance.exports,
+      glue,
+    };
     this.runners.set(cpu, runner);
     return runner;
   }

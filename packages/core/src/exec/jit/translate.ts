@@ -9,11 +9,14 @@
  *            3 tail_prep(i64 map, i64 index)             -> i32
  *            4 tail_run (i32 depth, i64 ctx)             -> i64
  *            5 callx    (i32 pc, i32 depth, i64 target, i64 r1..r5) -> i64
+ *            6 entry32  (i32 ctx)                        -> i32
  *   imports  env.mem   (memory pages pages shared)
  *            env.glue  (table of 5 funcref: the out-calls above, by slot)
  *            env.stack_top, env.cpu_id (immutable i64 globals)
  *   funcs    one per eBPF function, in program order; exported as
- *            "f<insn index of its entry>" (the main program is "f0").
+ *            "f<insn index of its entry>" (the main program is "f0");
+ *            then "e0": calls f0(ctx, 0, 0, 0, 0, depth 0) and returns
+ *            r0's low 32 bits (frame.ts, ENTRY32_EXPORT).
  *
  * The module depends only on the program and the arena size, never on a CPU:
  * compile it once and instantiate it per CPU (or post it to a worker).
@@ -26,7 +29,7 @@ import { Cls, OP_LDDW, decodeInsns, type DecodedInsns } from "./decode.js";
 import { emitAlu } from "./emit-alu.js";
 import { emitCall, emitCond, emitExit } from "./emit-jmp.js";
 import { emitLddw, emitMem } from "./emit-mem.js";
-import { EXTRA_I32_LOCALS, EXTRA_I64_LOCALS, L_DEPTH, L_LABEL, REG_LOCAL, G_STACK_TOP, TABLE_SLOTS, TYPE_BYTES, Ty, type EmitEnv } from "./frame.js";
+import { ENTRY32_EXPORT, EXTRA_I32_LOCALS, EXTRA_I64_LOCALS, L_DEPTH, L_LABEL, REG_LOCAL, G_STACK_TOP, TABLE_SLOTS, TYPE_BYTES, Ty, type EmitEnv } from "./frame.js";
 import type { InlinePlan } from "./inline-helpers.js";
 import { CheckedRanges } from "./checked-ranges.js";
 import { codeEstimate, emitStructured, type BlockEmitter } from "./structure.js";
@@ -167,13 +170,22 @@ function assemble(pages: number, entries: readonly number[], bodies: ByteWriter[
   imports.name("env").name("cpu_id").u8(ExternKind.global).u8(I64).u8(0);
   m.section(Section.import, imports);
 
-  const funcs = new ByteWriter().u32(bodies.length);
+  const funcs = new ByteWriter().u32(bodies.length + 1);
   for (let k = 0; k < bodies.length; k++) funcs.u32(Ty.fn);
+  funcs.u32(Ty.entry32);
   m.section(Section.function, funcs);
 
-  const exports = new ByteWriter().u32(entries.length);
+  const exports = new ByteWriter().u32(entries.length + 1);
   entries.forEach((e, k) => exports.name(`f${e}`).u8(ExternKind.func).u32(k));
+  exports.name(ENTRY32_EXPORT).u8(ExternKind.func).u32(bodies.length);
   m.section(Section.export, exports);
+
+  // entry32: f0(u64(ctx), 0, 0, 0, 0, 0) wrapped to i32. Function 0 is the main program.
+  const e32 = new ByteWriter().u32(0);
+  e32.u8(Op.localGet).u32(0).u8(Op.i64ExtendI32U);
+  for (let k = 0; k < 4; k++) e32.u8(Op.i64Const).s32(0);
+  e32.u8(Op.i32Const).s32(0).u8(Op.call).u32(0).u8(Op.i32WrapI64).u8(Op.end);
+  bodies = [...bodies, e32];
 
   // The code section is written in place: its size is known from the bodies.
   let codeSize = uleb128Size(bodies.length);
