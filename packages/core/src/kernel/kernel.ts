@@ -74,7 +74,15 @@ export class Kernel {
     this.arena = arena;
     if (Atomics.load(arena.u32, rootW(R_MAGIC)) !== KERNEL_MAGIC) throw new BpfError(Errno.EINVAL, "arena holds no bpfsim kernel");
     this.ncpus = Atomics.load(arena.u32, rootW(R_NCPUS));
-    this.objects = new ObjectTable(arena, (kind, dataOff, slot) => this.releaseObject(kind, dataOff, slot));
+    this.objects = new ObjectTable(
+      arena,
+      (kind, dataOff, slot) => this.releaseObject(kind, dataOff, slot),
+      (kind, dataOff) => {
+        if (kind !== ObjKind.Map) return;
+        const h = this.mapByHeader(dataOff);
+        if (h?.ops.releaseUref) h.ops.releaseUref(h.hdr);
+      },
+    );
     this.mapEnv = { arena, ncpus: this.ncpus };
     this.bpffs = new Bpffs(this);
   }

@@ -147,7 +147,7 @@ function updateBatch(proc: Process, h: MapHandle, a: MapBatchAttr): number {
     }
     copyBytes(u8, s, a.keys, cp * ks, ks);
     copyBytes(u8, vOff, a.values, cp * vs, vs);
-    err = updateFrom(h, s, vOff, elemFlags >>> 0);
+    err = updateFrom(proc, h, s, vOff, elemFlags >>> 0);
     if (err) break;
   }
   a.count = cp;

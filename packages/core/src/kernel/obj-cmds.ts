@@ -46,9 +46,13 @@ export function objPin(proc: Process, a: ObjAttr): number {
   // bpf_fd_probe_obj(): anything that is not a map, program or link fd, closed fds included, is EINVAL.
   const slot = proc.fds.get(a.bpfFd ?? 0);
   if (slot < 0) return -Errno.EINVAL;
+  // The pin is a user reference from the moment its name can be found.
+  proc.kernel.objects.userGet(slot);
   const err = proc.kernel.bpffs.pin(a.pathname, slot);
-  if (err) proc.kernel.objects.put(slot);
-  else proc.kernel.objects.userGet(slot);
+  if (err) {
+    proc.kernel.objects.userPut(slot);
+    proc.kernel.objects.put(slot);
+  }
   return err;
 }
 

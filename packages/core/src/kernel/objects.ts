@@ -44,6 +44,8 @@ export class ObjectTable {
   constructor(
     readonly arena: Arena,
     private readonly release: ReleaseFn,
+    /** Called when the last user reference (fd or pin) goes: Linux's map_release_uref. */
+    private readonly releaseUref?: ReleaseFn,
   ) {
     this.u32 = arena.u32;
     this.i32 = arena.i32;
@@ -153,12 +155,17 @@ export class ObjectTable {
     this.unlock();
   }
 
-  /** User references (fds and pins), the kernel's usercnt: kept for map-in-map and prog-array semantics. */
+  /**
+   * User references (fds and pins), the kernel's usercnt. Dropping the last
+   * one calls `releaseUref` (the prog array clears its entries there) while
+   * the object itself may live on, held by programs. The caller still holds
+   * a reference on the object while calling `userPut`.
+   */
   userGet(slot: number): void {
     Atomics.add(this.i32, this.w(slot, O_USERCNT), 1);
   }
   userPut(slot: number): void {
-    Atomics.sub(this.i32, this.w(slot, O_USERCNT), 1);
+    if (Atomics.sub(this.i32, this.w(slot, O_USERCNT), 1) === 1) this.releaseUref?.(this.kindOf(slot), this.dataOf(slot), slot);
   }
 
   /**
