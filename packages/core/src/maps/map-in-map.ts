@@ -133,3 +133,24 @@ export function putInnerMap(m: MapHeaderView, headerOff: number): void {
 export function putSlot(m: MapHeaderView, objSlot: number): void {
   kernelOf(m).objects.put(objSlot);
 }
+
+/** The inner map template of an outer map, as the verifier reads it (Linux's inner_map_meta). */
+export interface InnerTemplate {
+  mapType: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  mapFlags: number;
+  spinLockOff: number;
+}
+
+/** Any thread: the template of a map-in-map map, or undefined for other types. */
+export function innerTemplate(m: MapHeaderView): InnerTemplate | undefined {
+  if (m.type !== MapType.ArrayOfMaps && m.type !== MapType.HashOfMaps) return undefined;
+  const u32 = m.arena.u32;
+  const w = m.privOff >>> 2;
+  return {
+    mapType: u32[w + T_TYPE]!, keySize: u32[w + T_KEY]!, valueSize: u32[w + T_VALUE]!, maxEntries: u32[w + T_MAX]!,
+    mapFlags: u32[w + T_FLAGS]!, spinLockOff: m.arena.i32[w + T_LOCK]!,
+  };
+}

@@ -11,12 +11,14 @@ import { verify, type MapInfo, type VerifierEnv } from "../verifier/index.js";
 import { helperProto } from "../helpers/func-protos.js";
 import { BPF_F_STRICT_ALIGNMENT } from "../uapi.js";
 import type { MapHeaderView } from "../maps/map-ops.js";
+import { innerTemplate } from "../maps/map-in-map.js";
 import type { ProgVerifier } from "./verifier-hook.js";
 
 function mapInfo(m: MapHeaderView): MapInfo {
+  const inner = innerTemplate(m); // map-in-map: what a null-checked lookup points at
   return {
     mapType: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, mapFlags: m.flags,
-    spinLockOff: m.spinLockOff, id: m.id,
+    spinLockOff: m.spinLockOff, id: m.id, ...(inner ? { innerMap: inner } : {}),
   };
 }
 
