@@ -28,16 +28,7 @@
  *   lookup 192.168.2.1/32 fails below /16 and returns 1.
  *   get_next_key walks in postorder: 0.0/24, 1.0/24, 128.0/24, 0.0/16.
  *
- * Node layout in the arena (one size per map, 8-aligned):
- *
- *   +0  child[0]   u32  node offset or 0
- *   +4  child[1]   u32
- *   +8  prefixlen  u32
- *   +12 flags      u32  NODE_IM = 1: intermediate, holds no value
- *   +16 link       u32  next node on the free list (removed nodes only)
- *   +24 data[dataSize]  the key's data as the user gave it (bits past
- *                       prefixlen included: get_next_key returns them)
- *   +24+roundUp8(dataSize) value[valueSize]
+ * Node layout: lpm-trie-nodes.ts (with the read-only walks and get_next_key).
  *
  * Private words: p0 trie lock, p1 root, p2 n_entries, p3 owner,
  * p4/p5/p6 free list head, tail, length.
@@ -67,7 +58,11 @@ import {
   BPF_EXIST, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG,
   BPF_NOEXIST,
 } from "../uapi.js";
-import { roundUp8, type MapAttr, type MapHeaderView, type MapImpl, type MapOps } from "./map-ops.js";
+import {
+  LpmNodes, NODE_IM, N_CHILD0, N_DATA, N_FLAGS, N_LINK, N_PREFIXLEN, P_COUNT, P_FREE_HEAD, P_FREE_LEN, P_FREE_TAIL,
+  P_LOCK, P_OWNER, P_ROOT,
+} from "./lpm-trie-nodes.js";
+import type { MapAttr, MapHeaderView, MapImpl, MapOps } from "./map-ops.js";
 
 /** LPM_DATA_SIZE_MAX: 256 bytes of data (2048-bit prefixes). */
 export const LPM_DATA_SIZE_MAX = 256;
@@ -76,85 +71,11 @@ export const LPM_VAL_SIZE_MAX = 4194024;
 const LPM_CREATE_FLAG_MASK =
   BPF_F_NO_PREALLOC | BPF_F_NUMA_NODE | BPF_F_RDONLY | BPF_F_WRONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG;
 
-const N_CHILD0 = 0;
-const N_PREFIXLEN = 8;
-const N_FLAGS = 12;
-const N_LINK = 16;
-const N_DATA = 24;
-const NODE_IM = 1;
-
-const P_LOCK = 0;
-const P_ROOT = 1;
-const P_COUNT = 2;
-const P_OWNER = 3;
-const P_FREE_HEAD = 4;
-const P_FREE_TAIL = 5;
-const P_FREE_LEN = 6;
 
 /** Removed nodes queued before the oldest one may be reused. */
 const REUSE_DELAY = 256;
 
-class LpmTrie implements MapImpl {
-  private readonly u8: Uint8Array;
-  private readonly u32: Uint32Array;
-  private readonly i32: Int32Array;
-  private readonly w: number;
-  private readonly dataSize: number;
-  private readonly maxPrefixlen: number;
-  private readonly valOff: number;
-  private readonly nodeSize: number;
-
-  constructor(private readonly m: MapHeaderView) {
-    this.u8 = m.arena.u8;
-    this.u32 = m.arena.u32;
-    this.i32 = m.arena.i32;
-    this.w = m.privOff >>> 2;
-    this.dataSize = m.keySize - 4;
-    this.maxPrefixlen = this.dataSize * 8;
-    this.valOff = N_DATA + roundUp8(this.dataSize);
-    this.nodeSize = this.valOff + roundUp8(m.valueSize);
-  }
-
-  // ---- bit helpers (any context) ---------------------------------------------
-
-  private keyPrefixlen(keyOff: number): number {
-    return this.m.arena.dv.getUint32(keyOff, true);
-  }
-
-  /** extract_bit(): bit `i` of the data at `dataOff`, MSB first. */
-  private bit(dataOff: number, i: number): number {
-    return (this.u8[dataOff + (i >>> 3)]! >>> (7 - (i & 7))) & 1;
-  }
-
-  /** longest_prefix_match(): bits the node and the key share, up to the shorter prefix. */
-  private matchLen(node: number, keyOff: number, keyPlen: number): number {
-    const limit = Math.min(this.u32[(node + N_PREFIXLEN) >>> 2]!, keyPlen);
-    const a = node + N_DATA;
-    const b = keyOff + 4;
-    let n = 0;
-    for (let i = 0; n < limit; i++) {
-      const x = this.u8[a + i]! ^ this.u8[b + i]!;
-      if (x !== 0) {
-        n += Math.clz32(x) - 24;
-        break;
-      }
-      n += 8;
-    }
-    return Math.min(n, limit);
-  }
-
-  private child(node: number, b: number): number {
-    return Atomics.load(this.u32, ((node + N_CHILD0) >>> 2) + b);
-  }
-
-  private plen(node: number): number {
-    return this.u32[(node + N_PREFIXLEN) >>> 2]!;
-  }
-
-  private isIm(node: number): boolean {
-    return (Atomics.load(this.u32, (node + N_FLAGS) >>> 2) & NODE_IM) !== 0;
-  }
-
+class LpmTrie extends LpmNodes implements MapImpl {
   // ---- lookup: program or syscall, no lock -------------------------------------
 
   /** trie_lookup_elem(): the value of the longest stored prefix of the key, or 0. */
@@ -369,96 +290,12 @@ class LpmTrie implements MapImpl {
     return 0;
   }
 
-  // ---- iteration: syscall -------------------------------------------------------
-
-  private writeKey(node: number, outOff: number): void {
-    this.m.arena.dv.setUint32(outOff, this.plen(node), true);
-    this.u8.copyWithin(outOff + 4, node + N_DATA, node + N_DATA + this.dataSize);
-  }
-
-  /** Leftmost value node under `root` in postorder; never 0 for a non-empty subtree. */
-  private leftmost(root: number): number {
-    let next = 0;
-    let node = root;
-    while (node !== 0) {
-      if (this.isIm(node)) {
-        node = this.child(node, 0);
-      } else {
-        next = node;
-        node = this.child(node, 0);
-        if (node === 0) node = this.child(next, 1);
-      }
-    }
-    return next;
-  }
-
-  /** trie_get_next_key(): postorder, more specific prefixes first; an unknown key restarts at the first. */
-  getNextKey(keyOff: number, nextKeyOff: number): number {
-    const root = Atomics.load(this.u32, this.w + P_ROOT);
-    if (root === 0) return -Errno.ENOENT;
-    const keyPlen = keyOff === 0 ? 0 : this.keyPrefixlen(keyOff);
-    if (keyOff === 0 || keyPlen > this.maxPrefixlen) {
-      this.writeKey(this.leftmost(root), nextKeyOff);
-      return 0;
-    }
-    const stack: number[] = [];
-    let node = root;
-    let ml = 0;
-    while (node !== 0 && stack.length <= this.maxPrefixlen) {
-      stack.push(node);
-      ml = this.matchLen(node, keyOff, keyPlen);
-      const np = this.plen(node);
-      if (np !== ml || np === keyPlen) break;
-      node = this.child(node, this.bit(keyOff + 4, np));
-    }
-    if (node === 0 || this.plen(node) !== ml || this.isIm(node)) {
-      this.writeKey(this.leftmost(root), nextKeyOff);
-      return 0;
-    }
-    let sp = stack.length - 1;
-    node = stack[sp]!;
-    while (sp > 0) {
-      const parent = stack[sp - 1]!;
-      if (this.child(parent, 0) === node) {
-        const right = this.child(parent, 1);
-        if (right !== 0) {
-          this.writeKey(this.leftmost(right), nextKeyOff);
-          return 0;
-        }
-      }
-      if (!this.isIm(parent)) {
-        this.writeKey(parent, nextKeyOff);
-        return 0;
-      }
-      node = parent;
-      sp--;
-    }
-    return -Errno.ENOENT;
-  }
-
   /** Lookup-and-delete is not an LPM operation (ENOTSUPP, as Linux). */
   sysLookupAndDeleteElem(): number {
     return -Errno.ENOTSUPP;
   }
-
-  count(): number {
-    return Atomics.load(this.u32, this.w + P_COUNT);
-  }
-
-  /** Syscall (map free, no other user): every node, linked or queued for reuse. */
-  allNodes(): number[] {
-    const out: number[] = [];
-    const walk = (n: number): void => {
-      if (n === 0) return;
-      out.push(n);
-      walk(this.child(n, 0));
-      walk(this.child(n, 1));
-    };
-    walk(this.u32[this.w + P_ROOT]!);
-    for (let n = this.u32[this.w + P_FREE_HEAD]!; n !== 0; n = this.u32[(n + N_LINK) >>> 2]!) out.push(n);
-    return out;
-  }
 }
+
 
 /** trie_alloc()'s attribute checks: all EINVAL. */
 function lpmAllocCheck(attr: MapAttr): number {
