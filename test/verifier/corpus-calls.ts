@@ -21,6 +21,12 @@ const loopCall = (cbBody: a.Slot[], ctxReg?: number): a.Slot[] => {
   return [...main, ...cbBody];
 };
 
+/** bpf_for_each_map_elem(map0, callback, NULL, 0) */
+const forEach = (cbBody: a.Slot[]): a.Slot[] => [
+  ...a.ldMap(1, 0), ...a.ldFunc(2, 6), a.mov(3, 0), a.mov(4, 0), a.call(164), a.mov(0, 0), a.exit(), ...cbBody,
+];
+const FE = { ...FI, maps: [ARRAY8] };
+
 export const callCases = [
   h.bad("helper id out of range", "invalid func unknown#100000", [a.call(100000), ...ret0]),
   h.bad("helper not allowed for socket filter", "program of this type cannot use helper bpf_get_stackid#27", [a.mov(2, 0), a.mov(3, 0), a.call(27), ...ret0]),
@@ -56,6 +62,10 @@ export const callCases = [
     a.st("dw", 10, -8, 0), a.movr(6, 10), a.add(6, -8), ...loopCall([a.st("dw", 2, 0, 1), a.mov(0, 0), a.exit()], 6),
   ], FI),
   h.bad("bpf_loop callback reads r3", "R3 !read_ok", loopCall([a.movr(0, 3), a.exit()]), FI),
+  h.ok("for_each_map_elem callback reads key and value", forEach([a.ldx("w", 0, 2, 0), a.ldx("dw", 0, 3, 0), a.mov(0, 0), a.exit()]), FE),
+  h.bad("for_each_map_elem callback past the value", "invalid access to map value, value_size=8 off=8 size=8", forEach([a.ldx("dw", 0, 3, 8), a.mov(0, 0), a.exit()]), FE),
+  h.bad("for_each_map_elem callback writes the key", "R2 cannot write into map_key", forEach([a.st("w", 2, 0, 1), a.mov(0, 0), a.exit()]), FE),
+  h.bad("for_each_map_elem callback returns a pointer", "At callback return the register R0", forEach([a.movr(0, 3), a.exit()]), FE),
   h.bad("callee returns its stack pointer", "cannot return stack pointer to the caller", [
     a.callLocal(2), a.mov(0, 0), a.exit(), a.st("dw", 10, -8, 0), a.movr(0, 10), a.add(0, -8), a.exit(),
   ]),

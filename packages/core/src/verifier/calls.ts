@@ -16,6 +16,7 @@ import { helperNames } from "../helpers/func-names.js";
 import { VerifierError } from "./errors.js";
 
 const FUNC_LOOP = 181;
+const FUNC_FOR_EACH_MAP_ELEM = 164;
 const FUNC_SPIN_LOCK = 93;
 const FUNC_SPIN_UNLOCK = 94;
 const FUNC_TAIL_CALL = 12;
@@ -179,7 +180,26 @@ function releaseReference(ctx: Vctx, st: VState, refId: number): void {
   }
 }
 
-export function checkHelperCall(ctx: Vctx, insn: Insn): { callback?: number; cbArg?: Reg } {
+/**
+ * A callback's entry registers (the kernel's set_*_callback_state), from
+ * the caller's registers before the call clobbers them.
+ */
+function callbackArgs(ctx: Vctx, id: number, regs: Reg[], meta: Meta): Reg[] | undefined {
+  if (meta.subprog === undefined) return undefined;
+  if (id === FUNC_LOOP) return [unknownScalar(), copyReg(regs[3]!)];
+  if (id === FUNC_FOR_EACH_MAP_ELEM) {
+    const map = ptrReg(T.ConstMapPtr);
+    map.map = meta.map;
+    const key = ptrReg(T.MapKey);
+    key.map = meta.map;
+    const value = ptrReg(T.MapValue);
+    value.map = meta.map;
+    return [map, key, value, copyReg(regs[3]!)];
+  }
+  ctx.fail("EINVAL", `callbacks of ${helperName(ctx, id)}#${id} are not supported`);
+}
+
+export function checkHelperCall(ctx: Vctx, insn: Insn): { callback?: number; cbArgs?: Reg[] } {
   const id = insn.imm;
   if (id < 0 || id >= BPF_FUNC_MAX_ID) ctx.fail("EINVAL", `invalid func unknown#${id}`);
   const p = ctx.env.helpers(id);
@@ -206,7 +226,7 @@ export function checkHelperCall(ctx: Vctx, insn: Insn): { callback?: number; cbA
   if (id === FUNC_TAIL_CALL && st.refs.length) ctx.fail("EINVAL", "tail_call would lead to reference leak");
   if (meta.releaseRef !== undefined) releaseReference(ctx, st, meta.releaseRef);
   const regs = curFrame(st).regs;
-  const cbArg = id === FUNC_LOOP ? copyReg(regs[3]!) : undefined;
+  const cbArgs = callbackArgs(ctx, id, regs, meta);
   for (let r = 0; r <= 5; r++) {
     regs[r] = notInit();
     ctx.scratched.add(r);
@@ -234,7 +254,7 @@ export function checkHelperCall(ctx: Vctx, insn: Insn): { callback?: number; cbA
   }
   regs[0] = r0;
   if (pktChanging(p)) invalidatePkt(st);
-  return { callback: id === FUNC_LOOP ? meta.subprog : undefined, cbArg };
+  return { callback: cbArgs ? meta.subprog : undefined, cbArgs };
 }
 
 function pktChanging(p: HelperProto): boolean {
@@ -257,23 +277,22 @@ function invalidatePkt(st: VState): void {
 const framePrefix = (f: Frame): string => (f.frameno ? `frame${f.frameno}: ` : "");
 
 /** A bpf-to-bpf call (or a callback entry): push a frame whose r1..r5 are the caller's. */
-export function pushFrame(ctx: Vctx, target: number, callsite: number, cbArg?: Reg): void {
+export function pushFrame(ctx: Vctx, target: number, callsite: number, cbArgs?: Reg[]): void {
   const st = ctx.cur;
   if (st.frames.length >= MAX_CALL_FRAMES) {
     ctx.fail("E2BIG", `the call stack of ${st.frames.length + 1} frames is too deep`);
   }
   const caller = curFrame(st);
   const f = newFrame(st.frames.length, callsite, ctx.subprogOf(target));
-  if (cbArg) {
+  if (cbArgs) {
     f.inCallback = true;
-    f.regs[1] = unknownScalar();
-    f.regs[2] = cbArg;
+    cbArgs.forEach((r, i) => (f.regs[i + 1] = r));
   } else {
     for (let r = 1; r <= 5; r++) f.regs[r] = copyReg(caller.regs[r]!);
     for (let r = 0; r <= 5; r++) caller.regs[r] = notInit();
   }
   st.frames.push(f);
-  if (ctx.env.logLevel > 0 && !cbArg) {
+  if (ctx.env.logLevel > 0 && !cbArgs) {
     ctx.note("caller:");
     ctx.note(` ${framePrefix(caller)}${frameStr(caller)}`);
     ctx.note("callee:");

@@ -252,9 +252,9 @@ function checkJmp(ctx: Vctx, insn: Insn, idx: number): number {
       pushFrame(ctx, idx + insn.imm + 1, idx);
       return idx + insn.imm + 1;
     }
-    const { callback, cbArg } = checkHelperCall(ctx, insn);
+    const { callback, cbArgs } = checkHelperCall(ctx, insn);
     if (callback !== undefined) {
-      pushFrame(ctx, callback, idx, cbArg ?? unknownScalar());
+      pushFrame(ctx, callback, idx, cbArgs);
       return callback;
     }
     return idx + 1;
