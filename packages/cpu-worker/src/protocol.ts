@@ -2,9 +2,12 @@
  * The CPU worker's control plane: what the machine sends when it boots a
  * worker (`CpuBoot`, as workerData) and the calls it makes through comlink
  * (`CpuControl`). Events never travel this way; they go through the
- * worker's event ring in the arena (core/events/event-ring.ts). Nor do
- * programs: a CPU finds the programs of a hook by id in the kernel's object
- * table and compiles them itself (once per thread).
+ * worker's event ring in the arena (core/events/event-ring.ts). A CPU finds
+ * the programs of a hook by id in the kernel's object table; with the JIT the
+ * machine compiles each program once and posts its WebAssembly.Module here
+ * (`adoptProgram`), so a CPU only instantiates it. A program whose module has
+ * not arrived (loaded elsewhere, or an event got there first) is compiled by
+ * the CPU itself, once per thread.
  *
  * Errors cross the thread boundary on purpose, not as raw Error objects:
  * the worker catches, serialises (`SerializedError`), and the machine
@@ -30,11 +33,19 @@ export interface CpuStats {
   cpu: number;
   state: string;
   lastFault?: string;
+  /** Program modules this CPU compiled itself (0 when every one was posted). */
+  jitCompiles?: number;
 }
 
 /** The worker's API, exposed with comlink. Every method may reject with a SerializedError. */
 export interface CpuControl {
   stats(): Promise<CpuStats>;
+  /**
+   * Take the JIT module of program `id`, compiled by the machine for an arena
+   * of `arenaSize` bytes (this one): the CPU instantiates it instead of
+   * compiling. Resolves once kept.
+   */
+  adoptProgram(id: number, module: WebAssembly.Module, arenaSize: number): Promise<void>;
   /** Drain the ring, stop the loop; resolves when the loop has exited. */
   shutdown(): Promise<void>;
 }

@@ -8,12 +8,13 @@
  * still served while the CPU is idle, and while busy it yields to the event
  * loop every few milliseconds for the same reason. The per-event path never
  * touches the event loop. Programs are found by id in the kernel's object
- * table and compiled on first use (cached per thread by the kernel layer).
+ * table; their JIT modules come from the machine (`adoptProgram`) or, if one
+ * has not arrived, are compiled here on first use (cached per thread).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { expose } from "comlink";
-import { ER_DOORBELL, Kernel, ringClosed } from "@bpfsim/core";
-import { makeCpuContext, resolveProgramById } from "./cpu-context.js";
+import { ER_DOORBELL, Kernel, jitCompileCount, ringClosed } from "@bpfsim/core";
+import { adoptProgramModule, makeCpuContext, resolveProgramById } from "./cpu-context.js";
 import { nodeEndpoint } from "./endpoint.js";
 import { serialising, type CpuBoot, type CpuControl } from "./protocol.js";
 import { CpuRunner, CpuState } from "./run-loop.js";
@@ -72,7 +73,10 @@ const done = loop();
 
 const control: CpuControl = {
   async stats() {
-    return { cpu: boot.cpu, state: stopping ? "stopping" : "running", lastFault: runner.lastFault };
+    return { cpu: boot.cpu, state: stopping ? "stopping" : "running", lastFault: runner.lastFault, jitCompiles: jitCompileCount() };
+  },
+  async adoptProgram(id: number, module: WebAssembly.Module, arenaSize: number) {
+    adoptProgramModule(id, module, arenaSize);
   },
   async shutdown() {
     stopping = true;

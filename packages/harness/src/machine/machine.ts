@@ -11,7 +11,9 @@
  * commands on any thread find it), one event ring per CPU (event-ring.ts),
  * one CPU statistics row and one context area per CPU. Programs are loaded
  * with BPF_PROG_LOAD in the machine's own process (`machine.proc`) or any
- * other; hooks refer to them by id and each CPU compiles them itself.
+ * other; hooks refer to them by id. With the JIT, programs loaded or attached
+ * through the machine are compiled here once and posted to the CPUs
+ * (prog-share.ts); any other is compiled by each CPU on first use.
  */
 import {
   BpfCmd,
@@ -51,9 +53,11 @@ import {
   makeCpuContext,
   resolveProgramById,
   type CpuBoot,
+  type CpuStats,
 } from "@bpfsim/cpu-worker";
 import { SteppedScheduler } from "./cpus-stepped.js";
-import { startCpuThreads, stopCpuThreads, type CpuHandle } from "./cpus-threads.js";
+import { startCpuThreads, statsOf, stopCpuThreads, type CpuHandle } from "./cpus-threads.js";
+import { ProgramSharer } from "./prog-share.js";
 import { attachTypeFor, hookKey, type HookSpec } from "./hooks.js";
 
 /** A program to load: what BPF_PROG_LOAD takes, in short. */
@@ -123,6 +127,7 @@ export class Machine {
   /** Errors of CPUs that died, by CPU. */
   readonly cpuErrors = new Map<number, BpfError>();
   private threads: CpuHandle[] = [];
+  private readonly sharer: ProgramSharer; // JIT modules compiled here, posted to the CPUs
   private runners: SteppedCpuRunner[] = [];
   private scheduler: SteppedScheduler | undefined;
   private deathListeners: ((cpu: number, err: BpfError) => void)[] = [];
@@ -134,6 +139,7 @@ export class Machine {
     this.seed = o.seed;
     this.engine = o.engine;
     this.kernel = kernel;
+    this.sharer = new ProgramSharer(kernel, () => (this.engine === "jit" ? this.threads : []));
     const arena = kernel.arena;
     this.arena = arena;
     const alloc = (bytes: number) => {
@@ -246,7 +252,18 @@ export class Machine {
       const log = new TextDecoder().decode(logBuf.subarray(0, Math.max(0, logBuf.indexOf(0)))).trim();
       throw new BpfError(-fd, `BPF_PROG_LOAD ${src.name ?? ""}${log ? `:\n${log}` : ""}`);
     }
+    this.sharer.share(this.proc, fd);
     return fd;
+  }
+
+  /** Resolves when the CPUs hold the JIT modules of every program loaded or attached through the machine. */
+  async programsShared(): Promise<void> {
+    await this.sharer.settled();
+  }
+
+  /** Each CPU worker's own report (threads mode; undefined for a dead CPU, empty in stepped mode). */
+  async workerStats(): Promise<(CpuStats | undefined)[]> {
+    return Promise.all(this.threads.map((h) => statsOf(h)));
   }
 
   /** The hook id for an attach point, created on first use. */
@@ -264,6 +281,7 @@ export class Machine {
   attach(progFd: number, spec: HookSpec, proc: Process = this.proc): number {
     this.live();
     const [type, target] = hookKey(spec);
+    this.sharer.share(proc, progFd);
     return linkCreateHook(proc, progFd, type, target, attachTypeFor(spec));
   }
 

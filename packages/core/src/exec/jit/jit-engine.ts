@@ -153,6 +153,18 @@ export class JitProgram implements CompiledProgram {
   }
 }
 
+/** Program modules this thread compiled (cache hits and posted modules not counted). */
+let compiles = 0;
+
+/**
+ * How many program modules this thread has compiled so far: a machine
+ * compiles each program once and posts the module to its CPUs, whose count
+ * then stays 0 (observability and tests). Any thread.
+ */
+export function jitCompileCount(): number {
+  return compiles;
+}
+
 /** Module cache: key -> (program bytes, module). Bounded; oldest entries leave first. */
 const CACHE_LIMIT = 256;
 const moduleCache = new Map<string, { insns: Uint8Array; module: WebAssembly.Module }>();
@@ -192,6 +204,7 @@ export function compileJitModule(insns: Uint8Array, arena: ArenaApi | number, op
   const { bytes } = translateDecoded(ins, arenaSize, plan);
   let module: WebAssembly.Module;
   try {
+    compiles++;
     module = new WebAssembly.Module(bytes);
   } catch (e) {
     // A translator bug, not a user error; still surfaced as a BpfError.
