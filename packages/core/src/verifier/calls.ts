@@ -257,8 +257,16 @@ export function checkHelperCall(ctx: Vctx, insn: Insn): { callback?: number; cbA
   return { callback: cbArgs ? meta.subprog : undefined, cbArgs };
 }
 
+/**
+ * bpf_helper_changes_pkt_data(): after these helpers every packet pointer
+ * is invalid (the packet may have moved or changed size).
+ */
+const CHANGES_PKT_DATA = new Set([
+  9, 10, 11, 13, 18, 19, 31, 38, 39, 43, 44, 50, 54, 63, 65, 73, 74, 75, 76, 90, 91,
+]);
+
 function pktChanging(p: HelperProto): boolean {
-  return !!p.pktAccess && /adjust|change|pull|store_bytes|push|pop|skb_vlan/.test(p.name);
+  return CHANGES_PKT_DATA.has(p.id);
 }
 
 function invalidatePkt(st: VState): void {

@@ -296,6 +296,8 @@ function checkStackDepth(ctx: Vctx): void {
   const calls: number[][] = ctx.cfg.subprogs.map(() => []);
   ctx.insns.forEach((insn, i) => {
     if (insn.code === (C.JMP | C.CALL) && insn.src === C.PSEUDO_CALL) calls[ctx.subprogOf(i)]!.push(ctx.subprogOf(i + insn.imm + 1));
+    // A callback runs on top of the frame that passed it to the helper.
+    if (insn.code === 0x18 && insn.src === C.PSEUDO_FUNC) calls[ctx.subprogOf(i)]!.push(ctx.subprogOf(i + insn.imm + 1));
   });
   const walk = (sp: number, depth: number, frames: number): void => {
     const d = depth + round(ctx.stackDepth[sp]!);
