@@ -1,10 +1,11 @@
-// `pnpm bench progs [--json] [--reps N] [--case PROG] [--slow-verify]`: the shared bench
+// `pnpm bench progs [--json] [--reps N] [--case PROG] [--slow-verify] [--linux-live]`: the shared bench
 // programs (../shared/bench/progs) loaded from their objects with
 // loadCollection, prefilled as the kernel driver does, and run with
 // BPF_PROG_TEST_RUN on the driver's 64-byte packet, on every registered
 // engine. Figures: ns per run from test_run's own duration (repeat N),
 // beside Linux's jit_kern_ns median from the recorded baseline
-// (../shared/bench/results/kernel_progs.tsv). Event programs get a reader
+// (../shared/bench/results/kernel_progs.tsv), or measured now with the
+// shared kernel_bench.c with --linux-live. Event programs get a reader
 // (RingBuffer / PerfBuffer, wakeup every record as libbpf's default) that
 // drains between batches, like the driver, and every run must produce its
 // record.
@@ -13,7 +14,9 @@
 // loop yet and takes about a minute to say so (--slow-verify tries).
 //
 // Reads the built packages (packages/*/dist); `pnpm bench` builds first.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -48,6 +51,28 @@ function linuxFigures() {
     if (c[0] === "prog" && c[2] === "jit_kern_ns") out[c[1]] = Number(c[6]);
   }
   return out;
+}
+
+/** Linux's figures measured now with the shared kernel_bench.c (needs gcc, libbpf and root), or null with the reason. */
+function linuxLive() {
+  const src = join(sharedBench, "kernel_bench.c");
+  if (!existsSync(src)) return { figures: null, why: "kernel_bench.c not found" };
+  const dir = mkdtempSync(join(tmpdir(), "bpfsim-kbench-"));
+  try {
+    const exe = join(dir, "kernel_bench");
+    const cc = spawnSync("gcc", ["-O2", "-o", exe, src, "-lbpf"], { encoding: "utf8" });
+    if (cc.status !== 0) return { figures: null, why: `gcc failed: ${(cc.stderr || cc.error?.message || "").trim().split("\n")[0]}` };
+    const run = spawnSync(exe, ["-r", "5", "-t", "100", "-c", "0", "-d", progsDir, "progs"], { encoding: "utf8", timeout: 600_000 });
+    const figures = {};
+    for (const line of (run.stdout || "").split("\n")) {
+      const c = line.split("\t");
+      if (c[0] === "prog" && c[2] === "jit_kern_ns" && Number(c[6]) > 0) figures[c[1]] = Number(c[6]);
+    }
+    if (Object.keys(figures).length === 0) return { figures: null, why: (run.stderr || run.error?.message || "no figures").trim().split("\n").slice(-1)[0] };
+    return { figures, why: "" };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function packet() {
@@ -164,8 +189,14 @@ export default async function progsBench(args) {
   const core = await import(new URL("../packages/core/dist/index.js", import.meta.url).href);
   const loader = await import(new URL("../packages/loader/dist/index.js", import.meta.url).href);
   const harness = await import(new URL("../packages/harness/dist/index.js", import.meta.url).href);
-  const linux = linuxFigures();
-  if (!json) console.log(`bench programs, BPF_PROG_TEST_RUN on the 64-byte packet; ns/run = test_run duration, median of ${reps} batches`);
+  let linux = linuxFigures();
+  let linuxSource = "baseline";
+  if (args.includes("--linux-live")) {
+    const live = linuxLive();
+    if (live.figures) [linux, linuxSource] = [live.figures, "live"];
+    else if (!json) console.log(`Linux measured live failed (${live.why}); using the recorded baseline`);
+  }
+  if (!json) console.log(`bench programs, BPF_PROG_TEST_RUN on the 64-byte packet; ns/run = test_run duration, median of ${reps} batches; Linux: ${linuxSource}`);
   for (const c of CASES) {
     if (only && c.prog !== only) continue;
     for (const engine of ["interpreter", "jit"]) {
@@ -187,7 +218,7 @@ export default async function progsBench(args) {
       }
       const ratio = lx ? ` (${(r.ns / lx).toFixed(1)}x)` : "";
       if (json) {
-        console.log(JSON.stringify({ suite: "progs", case: c.prog, engine, metric: "ns_per_run", value: Math.round(r.ns), unit: "ns", wall_ns: Math.round(r.wallNs), repeat: r.repeat, lost: r.lost, linux: lx ?? null, linux_source: "baseline" }));
+        console.log(JSON.stringify({ suite: "progs", case: c.prog, engine, metric: "ns_per_run", value: Math.round(r.ns), unit: "ns", wall_ns: Math.round(r.wallNs), repeat: r.repeat, lost: r.lost, linux: lx ?? null, linux_source: linuxSource }));
       } else {
         console.log(`  ${c.prog.padEnd(16)} ${engine.padEnd(11)} ${r.ns.toFixed(0).padStart(9)} ns/run  wall ${r.wallNs.toFixed(0).padStart(7)} ns  Linux JIT ${String(lx ?? "?").padStart(5)} ns${ratio}  repeat ${r.repeat}${r.lost ? `  LOST ${r.lost}` : ""}`);
       }
