@@ -50,11 +50,16 @@ async function drive(m, eventsPerCpu, seconds, o) {
   let stop = false;
   const producer = (async () => {
     while (!stop) {
+      let sent = 0;
       for (let c = 0; c < m.ncpus; c++) {
         const evs = eventsPerCpu[c];
-        if (evs.length) m.trySend(c, evs);
+        if (evs.length) sent += m.trySend(c, evs);
       }
-      await new Promise((r) => setImmediate(r));
+      // Every ring full: sleep a millisecond rather than spin on the event
+      // loop, so the producer does not take host cores from the CPUs it feeds
+      // (a full ring holds several ms of work; it stays non-empty meanwhile).
+      if (sent === 0) await sleep(1);
+      else await new Promise((r) => setImmediate(r));
     }
   })();
   await sleep(o.warmupMs); // warm-up: programs compiled, V8 tiered up, workers busy
