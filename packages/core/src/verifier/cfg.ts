@@ -27,7 +27,7 @@ export function jumpTarget(i: Insn, idx: number): number {
   return i.code === (C.JMP32 | C.JA) ? idx + i.imm + 1 : idx + i.off + 1;
 }
 
-export function checkCfg(insns: Insn[], privileged: boolean): Cfg {
+export function checkCfg(insns: Insn[], privileged: boolean, beforeWalk?: () => void): Cfg {
   const n = insns.length;
   const starts = new Set<number>([0]);
   for (let i = 0; i < n; i++) {
@@ -69,6 +69,7 @@ export function checkCfg(insns: Insn[], privileged: boolean): Cfg {
       i++;
     }
   }
+  beforeWalk?.();
   // Depth-first walk from every subprogram entry reached by calls: finds
   // unreachable instructions and back-edges.
   const state = new Uint8Array(n); // 0 new, 1 on stack, 2 done

@@ -10,6 +10,34 @@ import { VerifierError } from "./errors.js";
 import { T, ptrReg, unknownScalar, constScalar, notInit } from "./reg-state.js";
 import { checkMemAccess } from "./mem.js";
 
+/** bpf_opcode_in_insntable(): the opcodes of the instruction set. */
+function validOpcode(code: number): boolean {
+  const cls = code & 7;
+  const o = code & 0xf0;
+  const x = code & 0x08;
+  switch (cls) {
+    case C.ALU:
+    case C.ALU64:
+      if (o === C.END) return cls === C.ALU || !x;
+      if (o === C.NEG) return !x;
+      return o <= C.END;
+    case C.JMP:
+      if (o === C.JA || o === C.CALL || o === C.EXIT || o === 0xe0) return !x;
+      return o <= C.JSLE;
+    case C.JMP32:
+      if (o === C.JA) return !x;
+      return o !== C.CALL && o !== C.EXIT && o <= C.JSLE;
+    case C.LD:
+      return [0x18, 0x20, 0x28, 0x30, 0x40, 0x48, 0x50].includes(code);
+    case C.LDX:
+      return [0x61, 0x69, 0x71, 0x79, 0x81, 0x89, 0x91].includes(code);
+    case C.ST:
+      return [0x62, 0x6a, 0x72, 0x7a].includes(code);
+    default:
+      return [0x63, 0x6b, 0x73, 0x7b, 0xc3, 0xdb].includes(code);
+  }
+}
+
 const MAY_ACCESS_SKB = new Set([1, 3, 4]); // socket_filter, sched_cls, sched_act
 
 /**
@@ -19,7 +47,13 @@ const MAY_ACCESS_SKB = new Set([1, 3, 4]); // socket_filter, sched_cls, sched_ac
 export function resolveLdImm64(insns: Insn[], env: VerifierEnv): void {
   for (let i = 0; i < insns.length; i++) {
     const insn = insns[i]!;
-    if (insn.code !== LDDW) continue;
+    if ((insn.code & 7) === C.LDX && ((mode(insn.code) !== C.MEM && mode(insn.code) !== C.MEMSX) || insn.imm !== 0)) {
+      throw new VerifierError("EINVAL", "BPF_LDX uses reserved fields", i);
+    }
+    if (insn.code !== LDDW) {
+      if (!validOpcode(insn.code)) throw new VerifierError("EINVAL", `unknown opcode ${insn.code.toString(16).padStart(2, "0")}`, i);
+      continue;
+    }
     const imm64 = insn.imm64 ?? 0n;
     if (insn.src === C.PSEUDO_MAP_FD) {
       if (!env.maps(imm64, i)) throw new VerifierError("EBADF", `fd ${insn.imm} is not pointing to valid bpf_map`, i);

@@ -43,8 +43,7 @@ export function verify(bytes: Uint8Array, env: VerifierEnv): VerifierResult {
   let explored = false;
   const preLog: string[] = [];
   try {
-    const cfg = checkCfg(insns, env.privileged);
-    resolveLdImm64(insns, env);
+    const cfg = checkCfg(insns, env.privileged, () => resolveLdImm64(insns, env));
     ctx = new Vctx(env, insns, cfg);
     doCheck(ctx);
     explored = true;
