@@ -85,8 +85,14 @@ export class LpmNodes {
     return Math.min(n, limit);
   }
 
+  /**
+   * A child word, read with a plain load as rcu_dereference() reads it: every
+   * later load of the walk depends on the value (address dependency), which
+   * x86 and ARM keep in order, and writers fill a node before the
+   * Atomics.store that links it. Atomics.load here tripled the lookup cost.
+   */
   protected child(node: number, b: number): number {
-    return Atomics.load(this.u32, ((node + N_CHILD0) >>> 2) + b);
+    return this.u32[((node + N_CHILD0) >>> 2) + b]!;
   }
 
   protected plen(node: number): number {
@@ -94,7 +100,7 @@ export class LpmNodes {
   }
 
   protected isIm(node: number): boolean {
-    return (Atomics.load(this.u32, (node + N_FLAGS) >>> 2) & NODE_IM) !== 0;
+    return (this.u32[(node + N_FLAGS) >>> 2]! & NODE_IM) !== 0;
   }
 
   // ---- iteration: syscall -------------------------------------------------------

@@ -34,7 +34,8 @@
  * p4/p5/p6 free list head, tail, length.
  *
  * Locking: program and syscall lookups take no lock; they follow child
- * words with Atomics.load. Updates and deletes run under the one trie lock
+ * words with plain, address-dependent loads (rcu_dereference; see
+ * LpmNodes.child). Updates and deletes run under the one trie lock
  * (Linux too has one spinlock per trie). A new node is filled completely
  * before the single Atomics.store that links it, so a reader sees the old
  * subtree or the new one. An update of an existing prefix writes a new node
