@@ -99,6 +99,7 @@ export function checkAlu(ctx: Vctx, insn: Insn): void {
       }
       ctx.fail("EACCES", `R${insn.dst} pointer ${OPS[o]} pointer prohibited`);
     }
+    if (x) ctx.stateOnNewLine = true;
     if (isPointer(d)) ctx.setReg(insn.dst, ptrArith(ctx, insn, d, src, false, alu64));
     else ctx.setReg(insn.dst, ptrArith(ctx, insn, copyReg(src), d, true, alu64));
     return;

@@ -15,6 +15,8 @@ import { mapAllowsHelper, helperAllowsMap } from "./map-compat.js";
 import { helperNames } from "../helpers/func-names.js";
 import { VerifierError } from "./errors.js";
 
+/** Helpers whose argument checks make Linux print between the call and its state. */
+const NEW_LINE_ARGS = new Set<ArgType>([ArgType.PtrToMem, ArgType.PtrToMemOrNull, ArgType.PtrToUninitMem, ArgType.ConstAllocSizeOrZero, ArgType.PtrToFunc]);
 const FUNC_LOOP = 181;
 const FUNC_FOR_EACH_MAP_ELEM = 164;
 const FUNC_SPIN_LOCK = 93;
@@ -208,6 +210,7 @@ export function checkHelperCall(ctx: Vctx, insn: Insn): { callback?: number; cbA
   }
   if (p.gplOnly && ctx.env.gplCompatible === false) ctx.fail("EINVAL", "cannot call GPL-restricted function from non-GPL compatible program");
   const meta: Meta = {};
+  if (p.args.some((t) => NEW_LINE_ARGS.has(t))) ctx.stateOnNewLine = true;
   for (let i = 0; i < 5 && i < p.args.length; i++) checkArg(ctx, p, i, meta);
   if (meta.map) {
     if (!helperAllowsMap(p, meta.map.mapType) || !mapAllowsHelper(meta.map.mapType, id)) {

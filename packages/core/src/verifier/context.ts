@@ -54,6 +54,8 @@ export class Vctx {
   scratched = new Set<number>();
   scratchedSlots = new Set<number>();
   allScratched = true;
+  /** Print the state after this instruction on its own line (Linux logged something in between). */
+  stateOnNewLine = false;
   /** Per subprogram: deepest stack byte used (positive). */
   readonly stackDepth: number[];
 

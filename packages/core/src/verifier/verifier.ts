@@ -42,9 +42,11 @@ export function verify(bytes: Uint8Array, env: VerifierEnv): VerifierResult {
   let err: VerifierError | undefined;
   let explored = false;
   const preLog: string[] = [];
+  if (env.logLevel >= 2) for (const s of subprogStarts(insns)) preLog.push(`func#${preLog.length} @${s}`);
   try {
     const cfg = checkCfg(insns, env.privileged, () => resolveLdImm64(insns, env));
     ctx = new Vctx(env, insns, cfg);
+    for (const l of preLog) ctx.log.line(l);
     doCheck(ctx);
     explored = true;
     checkStackDepth(ctx);
@@ -82,6 +84,18 @@ export function verify(bytes: Uint8Array, env: VerifierEnv): VerifierResult {
   };
 }
 
+/** Where subprograms start (the kernel prints `func#N @start` at level 2 before any check). */
+function subprogStarts(insns: Insn[]): number[] {
+  const s = new Set([0]);
+  insns.forEach((insn, i) => {
+    const t = i + insn.imm + 1;
+    const call = insn.code === (C.JMP | C.CALL) && insn.src === C.PSEUDO_CALL;
+    const func = insn.code === 0x18 && insn.src === C.PSEUDO_FUNC;
+    if ((call || func) && t >= 0 && t < insns.length) s.add(t);
+  });
+  return [...s].sort((a, b) => a - b);
+}
+
 function initialState(): VState {
   const f = newFrame(0, -1, 0);
   f.regs[1] = ptrReg(T.Ctx);
@@ -99,6 +113,7 @@ function logInsn(ctx: Vctx, insn: Insn): void {
   log.line(`${ctx.insnIdx}: ${disasm(insn, (id) => helperName(ctx, id).replace(/^bpf_/, "").replace(/^unknown$/, "") || undefined, ctx.priv)}`);
   ctx.scratched.clear();
   ctx.scratchedSlots.clear();
+  ctx.stateOnNewLine = false;
 }
 
 function stateStr(ctx: Vctx, all: boolean): string {
@@ -117,10 +132,16 @@ function stateStr(ctx: Vctx, all: boolean): string {
 }
 
 /** After an instruction: the kernel's "; R0=..." comment on the same line. */
-function logAfter(ctx: Vctx): void {
+function logAfter(ctx: Vctx, next: number): void {
   if (ctx.env.logLevel === 0 || (ctx.scratched.size === 0 && ctx.scratchedSlots.size === 0)) return;
   const s = stateStr(ctx, false);
   if (!s) return;
+  if (ctx.stateOnNewLine) {
+    // Linux wrote something after the instruction, so the state goes on a line of its own.
+    ctx.stateOnNewLine = false;
+    ctx.log.line(`${next}: ${s}`);
+    return;
+  }
   const line = ctx.log.last;
   ctx.log.appendToLast(`${alignComment(line).slice(line.length)} ${s}`);
 }
@@ -156,7 +177,6 @@ function popBranch(ctx: Vctx): boolean {
 function doCheck(ctx: Vctx): void {
   ctx.cur = initialState();
   const insns = ctx.insns;
-  if (ctx.env.logLevel >= 2) ctx.log.line("func#0 @0");
   for (;;) {
     const idx = ctx.insnIdx;
     const insn = insns[idx];
@@ -180,7 +200,7 @@ function doCheck(ctx: Vctx): void {
       if (!popBranch(ctx)) return;
       continue;
     }
-    logAfter(ctx);
+    logAfter(ctx, next);
     ctx.insnIdx = next;
   }
 }
