@@ -22,7 +22,7 @@
  */
 import { Errno } from "../errno.js";
 import { ObjKind } from "../kernel/layout.js";
-import type { Kernel } from "../kernel/kernel.js";
+import { Kernel } from "../kernel/kernel.js";
 import { BPF_ANY, BPF_EXIST, BPF_F_NUMA_NODE, BPF_F_PRESERVE_ELEMS, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG } from "../uapi.js";
 import type { MapAttr, MapHeaderView, MapImpl, MapOps } from "./map-ops.js";
 
@@ -33,8 +33,15 @@ const kernels = new WeakMap<WebAssembly.Memory, Kernel>();
 export function bindProgArrayKernel(k: Kernel): void {
   kernels.set(k.memory, k);
 }
-function kernelOf(m: MapHeaderView): Kernel | undefined {
-  return kernels.get(m.arena.memory);
+/**
+ * Any thread: the bound kernel view of this arena, else a new one attached
+ * here. A thread that never loaded a program (a process that got its prog
+ * fds by id) still updates prog arrays through the syscall layer.
+ */
+function kernelOf(m: MapHeaderView): Kernel {
+  let k = kernels.get(m.arena.memory);
+  if (!k) kernels.set(m.arena.memory, (k = Kernel.attach(m.arena.memory)));
+  return k;
 }
 
 const entriesW = (m: MapHeaderView): number => m.arena.u32[m.privOff >> 2]! >> 2;
@@ -51,7 +58,7 @@ function clearEntries(m: MapHeaderView): void {
   const w = entriesW(m);
   for (let i = 0; i < m.maxEntries; i++) {
     const e = Atomics.exchange(m.arena.u32, w + i, 0);
-    if (e !== 0) k?.objects.put(e - 1);
+    if (e !== 0) k.objects.put(e - 1);
   }
 }
 
@@ -104,7 +111,6 @@ export const progArrayMapOps: MapOps = {
         const slot = progArrayGet(m, index(keyOff));
         if (slot < 0) return -Errno.ENOENT;
         const k = kernelOf(m);
-        if (!k) return -Errno.ENOENT;
         u32[outOff >> 2] = k.objects.idOf(slot);
         return 0;
       },
@@ -116,10 +122,9 @@ export const progArrayMapOps: MapOps = {
         const k = kernelOf(m);
         const i = index(keyOff);
         const fail = (e: number): number => {
-          k?.objects.put(objSlot);
+          k.objects.put(objSlot);
           return e;
         };
-        if (!k) return fail(-Errno.EINVAL);
         if (flags !== BPF_ANY && flags !== BPF_EXIST) return fail(-Errno.EINVAL);
         if (i >= m.maxEntries) return fail(-Errno.E2BIG);
         if (k.objects.kindOf(objSlot) !== ObjKind.Prog) return fail(-Errno.EINVAL);
@@ -135,7 +140,7 @@ export const progArrayMapOps: MapOps = {
         if (i >= m.maxEntries) return -Errno.E2BIG;
         const old = Atomics.exchange(u32, entriesW(m) + i, 0);
         if (old === 0) return -Errno.ENOENT;
-        kernelOf(m)?.objects.put(old - 1);
+        kernelOf(m).objects.put(old - 1);
         return 0;
       },
       // Syscall: array order.
