@@ -117,5 +117,6 @@ export const arrayOfMapsMapOps: MapOps = {
     m.arena.free(w << 2);
   },
   open: (m) => new ArrayOfMaps(m),
-  batchOps: { lookup: true, update: false },
+  // generic_map_lookup_batch / generic_map_update_batch (values are fds on update, ids on lookup).
+  batchOps: { lookup: true, update: true },
 };

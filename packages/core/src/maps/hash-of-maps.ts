@@ -144,4 +144,6 @@ export const hashOfMapsMapOps: MapOps = {
     hashMapOps.free(m);
   },
   open: (m) => new HashOfMaps(m),
+  // The hash table's batch commands (values are fds on update, ids on lookup).
+  batchOps: { lookup: true, lookupAndDelete: true, update: true, delete: true },
 };

@@ -194,6 +194,9 @@ describe.skipIf(!mapsys.bin)("LPM_TRIE against the kernel", () => {
       k.map((kk) => `lookup 0 ${kk} 4 0`),
       k.map((kk) => `next 0 ${kk} 8`),
       fc.constant("next 0 - 8"),
+      fc.tuple(fc.constantFrom("lookup_batch", "lookup_and_delete_batch"), fc.integer({ min: 1, max: 20 })).map(([op, n]) => `${op} 0 - ${n} 8 4 0 0`),
+      fc.tuple(k, fc.integer({ min: 0, max: 99 })).map(([kk, v]) => `update_batch 0 ${kk} ${hx([v, 0, 0, 0])} 1 0 0`),
+      k.map((kk) => `delete_batch 0 ${kk} 1 0 0`),
     );
     fc.assert(
       fc.property(fc.array(line, { minLength: 5, maxLength: 80 }), (lines) => {

@@ -326,4 +326,6 @@ export const lpmTrieMapOps: MapOps = {
     m.arena.u32.fill(0, w, w + 8);
   },
   open: (m) => new LpmTrie(m),
+  // generic_map_{lookup,update,delete}_batch, as trie_map_ops lists them.
+  batchOps: { lookup: true, update: true, delete: true },
 };

@@ -21,6 +21,7 @@ static int upd(int fd, void *k, void *v, int fl) { union bpf_attr a; memset(&a,0
 static int look(int fd, void *k, void *v) { union bpf_attr a; memset(&a,0,sizeof a); a.map_fd=fd; a.key=(long)k; a.value=(long)v; return sys_bpf(BPF_MAP_LOOKUP_ELEM,&a); }
 static int del(int fd, void *k) { union bpf_attr a; memset(&a,0,sizeof a); a.map_fd=fd; a.key=(long)k; return sys_bpf(BPF_MAP_DELETE_ELEM,&a); }
 static int nxt(int fd, void *k, void *n) { union bpf_attr a; memset(&a,0,sizeof a); a.map_fd=fd; a.key=(long)k; a.next_key=(long)n; return sys_bpf(BPF_MAP_GET_NEXT_KEY,&a); }
+static int batch(int cmd, int fd, void *keys, void *vals, unsigned *count) { union bpf_attr a; unsigned out = 0; memset(&a,0,sizeof a); a.batch.map_fd=fd; a.batch.out_batch=(long)&out; a.batch.keys=(long)keys; a.batch.values=(long)vals; a.batch.count=*count; int r = sys_bpf(cmd,&a); *count = a.batch.count; return r; }
 static int id_of(int fd) { struct bpf_map_info i; union bpf_attr a; memset(&a,0,sizeof a); memset(&i,0,sizeof i); a.info.bpf_fd=fd; a.info.info_len=sizeof i; a.info.info=(long)&i; sys_bpf(BPF_OBJ_GET_INFO_BY_FD,&a); return i.id; }
 int main(void) {
   int inner = mk(2, 4, 8, 4, 0, 0);
@@ -62,6 +63,19 @@ int main(void) {
   v = other; printf("inner_map_flag_other_max %d\n", upd(outer2, &k, &v, 0));
   int other_im = mk(2, 4, 8, 8, BPF_F_INNER_MAP, 0);
   v = other_im; printf("inner_map_flag_other_max_im %d\n", upd(outer2, &k, &v, 0));
+  {
+    unsigned ks[4] = {0, 1}, vs[4] = {0, 0}, n = 2;
+    int r;
+    vs[0] = same; vs[1] = same;
+    r = batch(BPF_MAP_UPDATE_BATCH, outer, ks, vs, &n);
+    printf("aom_update_batch %d %u\n", r, n);
+    n = 4; memset(vs, 0, sizeof vs);
+    r = batch(BPF_MAP_LOOKUP_BATCH, outer, ks, vs, &n);
+    printf("aom_lookup_batch %d %u %d\n", r, n, vs[0] == (unsigned)id_of(same));
+    n = 1;
+    r = batch(BPF_MAP_DELETE_BATCH, outer, ks, vs, &n);
+    printf("aom_delete_batch %d %u\n", r, n);
+  }
   int hom = mk(13, 4, 4, 2, 0, inner);
   v = inner; printf("h_upd %d\n", upd(hom, &k5, &v, 0));
   v = same; printf("h_upd_noexist %d\n", upd(hom, &k5, &v, 1));
@@ -71,6 +85,22 @@ int main(void) {
   out = -1; printf("h_look %d\n", look(hom, &k5, &out)); printf("h_look_id %d\n", out == id_of(inner));
   printf("h_look_missing %d\n", look(hom, &k1, &out));
   printf("h_del %d\n", del(hom, &k5)); printf("h_del_again %d\n", del(hom, &k5));
+  {
+    unsigned ks[4] = {7}, vs[4] = {0}, n = 1;
+    int r;
+    vs[0] = same;
+    r = batch(BPF_MAP_UPDATE_BATCH, hom, ks, vs, &n);
+    printf("hom_update_batch %d %u\n", r, n);
+    n = 4;
+    r = batch(BPF_MAP_LOOKUP_BATCH, hom, ks, vs, &n);
+    printf("hom_lookup_batch %d %u\n", r, n);
+    n = 4;
+    r = batch(BPF_MAP_LOOKUP_AND_DELETE_BATCH, hom, ks, vs, &n);
+    printf("hom_lookup_and_delete_batch %d\n", r);
+    n = 1; ks[0] = 7;
+    r = batch(BPF_MAP_DELETE_BATCH, hom, ks, vs, &n);
+    printf("hom_delete_batch %d %u\n", r, n);
+  }
   printf("h_ks8 %d\n", mk(13, 8, 4, 2, 0, inner) > 0);
   printf("ringbuf_inner %d\n", mk(12, 4, 4, 2, 0, mk(27,0,0,4096,0,0)) > 0);
   printf("lpm_inner %d\n", mk(12, 4, 4, 2, 0, mk(11,8,4,4,1,0)) > 0);

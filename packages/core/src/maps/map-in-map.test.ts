@@ -66,6 +66,19 @@ function simScript(p: Process): string[] {
   pr("inner_map_flag_other_max", upd(outer2, 0, other, 0));
   const otherIm = mk(2, 4, 8, 8, BPF_F_INNER_MAP, 0);
   pr("inner_map_flag_other_max_im", upd(outer2, 0, otherIm, 0));
+  const batch = (cmd: number, fd: number, keys: number[], vals: number[], count: number) => {
+    const a = { mapFd: fd, keys: new Uint8Array(new Uint32Array([...keys, 0, 0, 0, 0]).buffer), values: new Uint8Array(new Uint32Array([...vals, 0, 0, 0, 0]).buffer), count, outBatch: new Uint8Array(4), inBatch: null };
+    const r = p.bpf(cmd, a);
+    return { r, n: a.count, v0: new DataView(a.values.buffer).getUint32(0, true) };
+  };
+  {
+    let b = batch(BpfCmd.MapUpdateBatch, outer, [0, 1], [same, same], 2);
+    out.push(`aom_update_batch ${b.r} ${b.n}`);
+    b = batch(BpfCmd.MapLookupBatch, outer, [], [], 4);
+    out.push(`aom_lookup_batch ${b.r} ${b.n} ${b.v0 === idOf(same) ? 1 : 0}`);
+    b = batch(BpfCmd.MapDeleteBatch, outer, [0], [], 1);
+    out.push(`aom_delete_batch ${b.r} ${b.n}`);
+  }
   const hom = mk(13, 4, 4, 2, 0, inner);
   pr("h_upd", upd(hom, 5, inner, 0));
   pr("h_upd_noexist", upd(hom, 5, same, 1));
@@ -77,6 +90,16 @@ function simScript(p: Process): string[] {
   pr("h_look_missing", look(hom, 1));
   pr("h_del", del(hom, 5));
   pr("h_del_again", del(hom, 5));
+  {
+    let b = batch(BpfCmd.MapUpdateBatch, hom, [7], [same], 1);
+    out.push(`hom_update_batch ${b.r} ${b.n}`);
+    b = batch(BpfCmd.MapLookupBatch, hom, [], [], 4);
+    out.push(`hom_lookup_batch ${b.r} ${b.n}`);
+    b = batch(BpfCmd.MapLookupAndDeleteBatch, hom, [], [], 4);
+    out.push(`hom_lookup_and_delete_batch ${b.r}`);
+    b = batch(BpfCmd.MapDeleteBatch, hom, [7], [], 1);
+    out.push(`hom_delete_batch ${b.r} ${b.n}`);
+  }
   pr("h_ks8", mk(13, 8, 4, 2, 0, inner) > 0);
   pr("ringbuf_inner", mk(12, 4, 4, 2, 0, mk(27, 0, 0, 4096, 0, 0)) > 0);
   pr("lpm_inner", mk(12, 4, 4, 2, 0, mk(11, 8, 4, 4, 1, 0)) > 0);
