@@ -166,13 +166,17 @@ export function progLoad(proc: Process, a: ProgLoadAttr): number {
     type: a.progType, img, user, mapSlots: maps.slots, gpl, flags, name, processed,
   });
   if (off < 0) return dropMaps(off);
-  const slot = k.objects.alloc(ObjKind.Prog, off, proc.uid);
+  // The slot and id go into the header inside alloc, before the object can
+  // be found by id (BPF_PROG_GET_FD_BY_ID on another thread): Linux too
+  // allocates the id only once the program is complete.
+  const slot = k.objects.alloc(ObjKind.Prog, off, proc.uid, (s, id) => {
+    Atomics.store(k.arena.u32, (off >>> 2) + P_SLOT, s);
+    Atomics.store(k.arena.u32, (off >>> 2) + P_ID, id);
+  });
   if (slot < 0) {
     freeProgBlocks(k, off);
     return dropMaps(slot);
   }
-  Atomics.store(k.arena.u32, (off >> 2) + P_SLOT, slot);
-  Atomics.store(k.arena.u32, (off >> 2) + P_ID, k.objects.idOf(slot));
   const fd = proc.fds.install(slot, FMODE_CAN_READ | FMODE_CAN_WRITE);
   if (fd < 0) k.objects.put(slot); // frees the program and its map references
   return fd;
