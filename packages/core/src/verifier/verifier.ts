@@ -136,8 +136,9 @@ function logAfter(ctx: Vctx, next: number): void {
   if (ctx.env.logLevel === 0 || (ctx.scratched.size === 0 && ctx.scratchedSlots.size === 0)) return;
   const s = stateStr(ctx, false);
   if (!s) return;
-  if (ctx.stateOnNewLine) {
-    // Linux wrote something after the instruction, so the state goes on a line of its own.
+  if (ctx.stateOnNewLine && ctx.env.logLevel >= 2) {
+    // At level 2 Linux prints its precision backtracking here (bpfsim has none to print), so the
+    // state goes on a line of its own.
     ctx.stateOnNewLine = false;
     ctx.log.line(`${next}: ${s}`);
     return;
