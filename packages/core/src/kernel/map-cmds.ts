@@ -177,9 +177,12 @@ export function mapUpdateElem(proc: Process, fd: number, key: Buf, value: Buf, f
     if (s < 0) return s;
     const err = copyKeyIn(proc, h, key, s);
     if (err) return err;
-    if (!value || value.length < vsize) return -Errno.EFAULT;
     const vOff = s + roundUp8(h.hdr.keySize);
-    copyBytes(proc.kernel.arena.u8, vOff, value, 0, vsize);
+    // A map without values (ring buffer) takes a NULL value, as Linux copies 0 bytes.
+    if (vsize > 0) {
+      if (!value || value.length < vsize) return -Errno.EFAULT;
+      copyBytes(proc.kernel.arena.u8, vOff, value, 0, vsize);
+    }
     return updateFrom(proc, h, s, vOff, flags >>> 0);
   } finally {
     Atomics.sub(h.hdr.arena.u32, wa, 1);

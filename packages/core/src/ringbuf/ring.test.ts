@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { runOnSim } from "../../../../test/kernel-diff/sim-runner.js";
 import { Kernel } from "../kernel/kernel.js";
 import { mapGet } from "../kernel/map-cmds.js";
 import { BpfCmd, MapType } from "../uapi.js";
@@ -166,5 +172,33 @@ describe("RINGBUF map", () => {
     expect(seen).toEqual(payload);
     rb.free();
     rb2.free();
+  });
+});
+
+// ---- the kernel as the oracle for attributes and the element commands ----
+
+const mapsysSrc = fileURLToPath(new URL("../../../../test/kernel-diff/mapsys.c", import.meta.url));
+function buildMapsys(): { bin?: string; why?: string } {
+  const bin = join(mkdtempSync(join(tmpdir(), "bpfsim-rb-")), "mapsys");
+  const cc = spawnSync("gcc", ["-O1", "-o", bin, mapsysSrc], { encoding: "utf8" });
+  if (cc.error || cc.status !== 0) return { why: `gcc unavailable or failed: ${cc.error?.message ?? cc.stderr}` };
+  const probe = spawnSync(bin, [], { input: "create 27 0 0 4096 0\n", encoding: "utf8" });
+  if (probe.stdout.trim() !== "0") return { why: `bpf(BPF_MAP_CREATE) of a ring buffer refused (${probe.stdout.trim() || probe.stderr}); needs root` };
+  return { bin };
+}
+const mapsys = buildMapsys();
+if (!mapsys.bin) console.log(`ring buffer kernel-differential test skipped: ${mapsys.why}`);
+
+describe.skipIf(!mapsys.bin)("RINGBUF against the kernel", () => {
+  it("create attributes and element commands give the kernel's errno", () => {
+    const script = [
+      "create 27 0 0 4096 0", "lookup 0 - 0 0", "update 0 - - 0", "delete 0 -", "next 0 - 0", "lookup_and_delete 0 - 0 0",
+      "lookup_batch 0 - 4 0 0 0 0", "create 27 4 0 4096 0", "create 27 0 4 4096 0", "create 27 0 0 4095 0", "create 27 0 0 12288 0",
+      "create 27 0 0 2048 0", "create 27 0 0 4096 4", "create 27 0 0 4096 1", "create 27 0 0 4096 8", "create 27 0 0 0 0",
+      "create 27 0 0 65536 128", "create 27 0 0 1048576 0",
+    ];
+    const real = spawnSync(mapsys.bin!, [], { input: script.join("\n") + "\n", encoding: "utf8" }).stdout.trim().split("\n");
+    const k = Kernel.create({ ncpus: 2, size: 16 * MiB });
+    expect(runOnSim(k.createProcess({ comm: "rb" }), script)).toEqual(real);
   });
 });
