@@ -14,6 +14,12 @@
  * (never while holding a bucket lock). Reclamation: nodes return to the LRU's
  * free list; eviction unlinks victims under their bucket lock.
  */
-import { makeHtabOps } from "./hashtab/htab-ops.js";
+import { effectiveMaxEntries, makeHtabOps } from "./hashtab/htab-ops.js";
+import type { MapOps } from "./map-ops.js";
 
-export const lruHashMapOps = makeHtabOps({ percpu: false, lru: true });
+export const lruHashMapOps: MapOps = {
+  ...makeHtabOps({ percpu: false, lru: true }),
+  // BPF_F_NO_COMMON_LRU: max_entries rounded to a multiple of the CPUs, as
+  // htab_map_alloc() does; the header and bpf_map_info show that value.
+  maxEntries: (attr, env) => effectiveMaxEntries(attr, env.ncpus),
+};

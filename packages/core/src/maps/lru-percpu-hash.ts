@@ -11,6 +11,12 @@
  * Locking and reclamation: as LRU_HASH (lru/bpf-lru.ts), with per-CPU slots
  * that a program on its own CPU reads and writes without a lock.
  */
-import { makeHtabOps } from "./hashtab/htab-ops.js";
+import { effectiveMaxEntries, makeHtabOps } from "./hashtab/htab-ops.js";
+import type { MapOps } from "./map-ops.js";
 
-export const lruPercpuHashMapOps = makeHtabOps({ percpu: true, lru: true });
+export const lruPercpuHashMapOps: MapOps = {
+  ...makeHtabOps({ percpu: true, lru: true }),
+  // BPF_F_NO_COMMON_LRU: max_entries rounded to a multiple of the CPUs, as
+  // htab_map_alloc() does; the header and bpf_map_info show that value.
+  maxEntries: (attr, env) => effectiveMaxEntries(attr, env.ncpus),
+};
