@@ -131,6 +131,7 @@ export function updateBranchCounts(st: VState | null): void {
 export function isStateVisited(ctx: Vctx, insn: number): boolean {
   const list = ctx.explored.get(insn) ?? [];
   const cur = ctx.cur;
+  const statesCnt = list.length;
   // Linux adds a checkpoint only after at least 2 jumps and 8 instructions.
   let addNew = ctx.jmpsProcessed - ctx.prevJmpsProcessed >= 2 && ctx.processed - ctx.prevInsnProcessed >= 8;
   for (let i = 0; i < list.length; i++) {
@@ -151,7 +152,7 @@ export function isStateVisited(ctx: Vctx, insn: number): boolean {
     if (sl.miss > sl.hit * n + n) {
       list.splice(i, 1);
       i--;
-      ctx.curStates--;
+      // Linux keeps an evicted state allocated while paths still hang from it; peak_states counts it.
     }
   }
   if (!addNew) {
@@ -171,6 +172,7 @@ export function isStateVisited(ctx: Vctx, insn: number): boolean {
   ctx.totalStates++;
   ctx.curStates++;
   if (ctx.curStates > ctx.peakStates) ctx.peakStates = ctx.curStates;
-  if (list.length > ctx.maxStatesPerInsn) ctx.maxStatesPerInsn = list.length;
+  // Linux counts the states it compared against, not the new one.
+  if (statesCnt > ctx.maxStatesPerInsn) ctx.maxStatesPerInsn = statesCnt;
   return false;
 }

@@ -61,9 +61,9 @@ export function verify(bytes: Uint8Array, env: VerifierEnv): VerifierResult {
   if (err && ctx && env.logLevel > 0) text += err.logMessage + (err.noNewline ? "" : "\n") + err.trailer.map((l) => l + "\n").join("");
   if (!ctx && env.logLevel > 0) text = preLog.map((l) => l + "\n").join("");
   const processed = ctx?.processed ?? 0;
-  if (env.logLevel > 0 && ctx) {
-    text += `processed ${processed} insns (limit ${BPF_COMPLEXITY_LIMIT_INSNS}) max_states_per_insn ${ctx.maxStatesPerInsn} ` +
-      `total_states ${ctx.totalStates} peak_states ${ctx.peakStates} mark_read 0\n`;
+  if (env.logLevel > 0) {
+    text += `processed ${processed} insns (limit ${BPF_COMPLEXITY_LIMIT_INSNS}) max_states_per_insn ${ctx?.maxStatesPerInsn ?? 0} ` +
+      `total_states ${ctx?.totalStates ?? 0} peak_states ${ctx?.peakStates ?? 0} mark_read 0\n`;
   }
   let errno = err ? Errno[err.errnoName] : 0;
   if (env.logLevel > 0 && env.logSize > 0 && text.length + 1 > env.logSize) {
@@ -135,7 +135,11 @@ function stateStr(ctx: Vctx, all: boolean): string {
 function logAfter(ctx: Vctx, next: number): void {
   if (ctx.env.logLevel === 0 || (ctx.scratched.size === 0 && ctx.scratchedSlots.size === 0)) return;
   const s = stateStr(ctx, false);
-  if (!s) return;
+  if (!s) {
+    // Registers were touched but none is readable any more (a call that returns nothing).
+    if (ctx.scratched.size && ctx.env.logLevel > 0 && !ctx.stateOnNewLine) ctx.log.appendToLast(alignComment(ctx.log.last).slice(ctx.log.last.length));
+    return;
+  }
   if (ctx.stateOnNewLine && ctx.env.logLevel >= 2) {
     // At level 2 Linux prints its precision backtracking here (bpfsim has none to print), so the
     // state goes on a line of its own.
