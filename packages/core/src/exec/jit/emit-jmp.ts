@@ -5,8 +5,8 @@
  * Calls:
  * - helper `id`: the `helper` glue slot (id, pc, depth, r1..r5) -> r0, which
  *   calls `cpu.helpers[id]`; r1..r5 keep their values (the verifier makes
- *   them unreadable after a call anyway). Array lookups may be inlined
- *   (inline-helpers.ts).
+ *   them unreadable after a call anyway). Array and hash lookups may be
+ *   inlined (inline-helpers.ts, inline-hash.ts).
  * - helper 12, bpf_tail_call(ctx, prog_array, index): `tail_prep(map, index)`
  *   asks the engine for the target (and counts the call); when it answers 1,
  *   `tail_run(depth, ctx)` runs the target in place of this program and the
@@ -21,6 +21,7 @@ import { BpfError, Errno } from "../../errno.js";
 import type { DecodedInsns } from "./decode.js";
 import { FaultCode, L_DEPTH, MAX_CALL_FRAMES, REG_LOCAL, Slot, Ty, callSlot, type EmitEnv } from "./frame.js";
 import { emitArrayLookup } from "./inline-helpers.js";
+import { emitHashLookup } from "./inline-hash.js";
 import { ByteWriter, Op } from "./wasm-writer.js";
 
 const get = (w: ByteWriter, r: number): ByteWriter => w.u8(Op.localGet).u32(REG_LOCAL[r]!);
@@ -122,6 +123,7 @@ export function emitCall(w: ByteWriter, ins: DecodedInsns, i: number, funcIndex:
     set(w, 0);
   };
   const site = env.inline.get(i);
-  if (site) emitArrayLookup(w, site, env.arenaSize, call);
+  if (site?.kind === "hash") emitHashLookup(w, site, env.arenaSize, call);
+  else if (site) emitArrayLookup(w, site, env.arenaSize, call);
   else call();
 }

@@ -8,6 +8,7 @@
  *   wasm function (r1 i64, r2 i64, r3 i64, r4 i64, r5 i64, depth i32) -> i64
  *   locals        0..4 r1..r5 | 5 depth | 6 r0 | 7..10 r6..r9 | 11 r10
  *                 12, 13 i64 scratch | 14 i32 dispatch label
+ *                 15..20 i32 scratch of inlined hash lookups (inline-hash.ts)
  *
  * r10 is computed once on entry as stackTop - depth * 512 (frame k's r10 is
  * stackBase + (8 - k) * 512), so a bpf-to-bpf call only passes depth + 1.
@@ -22,9 +23,16 @@ export const L_DEPTH = 5;
 export const L_T0 = 12;
 export const L_T1 = 13;
 export const L_LABEL = 14;
-/** Non-parameter locals, as (count, type) runs: r0, r6..r10, two scratch; the label. */
+/** i32 scratch of an inlined hash lookup: jhash state a, b, c; key pointer; element; nulls marker. */
+export const L_H_A = 15;
+export const L_H_B = 16;
+export const L_H_C = 17;
+export const L_H_K = 18;
+export const L_H_E = 19;
+export const L_H_M = 20;
+/** Non-parameter locals, as (count, type) runs: r0, r6..r10, two scratch; the label and hash scratch. */
 export const EXTRA_I64_LOCALS = 8;
-export const EXTRA_I32_LOCALS = 1;
+export const EXTRA_I32_LOCALS = 7;
 
 /**
  * Calls out of wasm go through an imported funcref table that holds one
@@ -101,7 +109,7 @@ export interface EmitEnv {
    */
   readonly r10ReadOnly: boolean;
   /** Helper calls emitted inline, by insn index (inline-helpers.ts). */
-  readonly inline: ReadonlyMap<number, import("./inline-helpers.js").ArrayLookupSite>;
+  readonly inline: import("./inline-helpers.js").InlinePlan;
   /** Checks done earlier in the block being emitted (mutable, reset per block). */
   readonly checked: import("./checked-ranges.js").CheckedRanges;
 }

@@ -1,6 +1,7 @@
 /**
- * Helpers the JIT emits inline instead of calling out to JavaScript. Today:
- * bpf_map_lookup_elem on a BPF_MAP_TYPE_ARRAY, like Linux's
+ * Helpers the JIT emits inline instead of calling out to JavaScript:
+ * bpf_map_lookup_elem on a (PERCPU_)HASH map (inline-hash.ts) and on a
+ * BPF_MAP_TYPE_ARRAY, like Linux's
  * array_map_gen_lookup(), and on a BPF_MAP_TYPE_PERCPU_ARRAY (Linux's
  * percpu_array_map_gen_lookup), with this CPU's shard:
  *
@@ -26,6 +27,7 @@ import { M_MAGIC, M_MAX_ENTRIES, M_NCPUS, M_PRIV, M_TYPE, M_VALUE_SIZE, MAP_HEAD
 import { P_VALUES } from "../../maps/array.js";
 import { MapType } from "../../uapi.js";
 import { Cls, OP_LDDW, type DecodedInsns } from "./decode.js";
+import { hashAt, hashSiteKey, type HashLookupSite } from "./inline-hash.js";
 import { G_CPU_ID, L_T0, REG_LOCAL } from "./frame.js";
 import { ByteWriter, Op } from "./wasm-writer.js";
 
@@ -42,8 +44,11 @@ export interface ArrayLookupSite {
   readonly ncpus: number;
 }
 
+/** An inlined site: an array lookup (this file) or a hash lookup (inline-hash.ts). */
+export type InlineSite = (ArrayLookupSite & { readonly kind?: "array" }) | HashLookupSite;
+
 /** Inline sites by call insn index. */
-export type InlinePlan = ReadonlyMap<number, ArrayLookupSite>;
+export type InlinePlan = ReadonlyMap<number, InlineSite>;
 
 /** The (per-CPU) array map whose header is at `off`, or undefined. */
 function arrayAt(arena: ArenaApi, off: number): ArrayLookupSite | undefined {
@@ -70,7 +75,7 @@ function arrayAt(arena: ArenaApi, off: number): ArrayLookupSite | undefined {
  * basic block (reset at jump targets, jumps and calls, and on any write to r1).
  */
 export function planInlines(ins: DecodedInsns, arena: ArenaApi | undefined): InlinePlan {
-  const plan = new Map<number, ArrayLookupSite>();
+  const plan = new Map<number, InlineSite>();
   if (!arena) return plan;
   const target = new Uint8Array(ins.count + 1);
   for (let i = 0; i < ins.count; i++) {
@@ -91,7 +96,7 @@ export function planInlines(ins: DecodedInsns, arena: ArenaApi | undefined): Inl
       continue;
     }
     if (op === 0x85 && ins.src[i] === 0 && ins.imm[i] === HELPER_MAP_LOOKUP_ELEM && r1 >= 0) {
-      const site = arrayAt(arena, r1);
+      const site = arrayAt(arena, r1) ?? hashAt(arena, r1);
       if (site) plan.set(i, site);
     }
     if (cls === Cls.JMP || cls === Cls.JMP32) r1 = -1;
@@ -104,7 +109,9 @@ export function planInlines(ins: DecodedInsns, arena: ArenaApi | undefined): Inl
 /** A string that identifies the plan, for the module cache key. */
 export function planKey(plan: InlinePlan): string {
   let k = "";
-  for (const [pc, s] of plan) k += `${pc}:${s.valuesOff}:${s.elemSize}:${s.maxEntries}:${s.shard}:${s.ncpus};`;
+  for (const [pc, s] of plan) {
+    k += s.kind === "hash" ? `${pc}:${hashSiteKey(s)};` : `${pc}:${s.valuesOff}:${s.elemSize}:${s.maxEntries}:${s.shard}:${s.ncpus};`;
+  }
   return k;
 }
 
