@@ -103,6 +103,18 @@ function boundOffset(r: Reg): void {
 
 /** reg_bounds_sync: make the five views agree. */
 export function boundsSync(r: Reg): void {
+  // Fast path: a known value that every view already admits is the whole answer.
+  if (r.varOff.mask === 0n) {
+    const v = r.varOff.value;
+    const sv = s64(v), v32 = u32(v), sv32 = s32(v);
+    if (r.umin <= v && v <= r.umax && r.smin <= sv && sv <= r.smax && r.u32min <= v32 && v32 <= r.u32max && r.s32min <= sv32 && sv32 <= r.s32max) {
+      r.umin = r.umax = v;
+      r.smin = r.smax = sv;
+      r.u32min = r.u32max = v32;
+      r.s32min = r.s32max = sv32;
+      return;
+    }
+  }
   updateBounds(r);
   deduce32(r);
   deduce64(r);
@@ -214,6 +226,29 @@ export function scalarAlu(d: Reg, s: Reg, o: number, alu32: boolean): void {
     markUnbounded(d);
     if (alu32) zext32(d);
     return;
+  }
+  // Both operands known: the result is the concrete one (what the tnum and range rules give too).
+  if (d.varOff.mask === 0n && (o === C.NEG || s.varOff.mask === 0n)) {
+    const w = alu32 ? 32 : 64;
+    const a = BigInt.asUintN(w, d.varOff.value);
+    const b = BigInt.asUintN(w, s.varOff.value);
+    let v: bigint | undefined;
+    switch (o) {
+      case C.ADD: v = a + b; break;
+      case C.SUB: v = a - b; break;
+      case C.MUL: v = a * b; break;
+      case C.AND: v = a & b; break;
+      case C.OR: v = a | b; break;
+      case C.XOR: v = a ^ b; break;
+      case C.NEG: v = -a; break;
+      case C.LSH: v = a << b; break;
+      case C.RSH: v = a >> b; break;
+      case C.ARSH: v = BigInt.asIntN(w, a) >> b; break;
+    }
+    if (v !== undefined) {
+      markKnown(d, BigInt.asUintN(w, v));
+      return;
+    }
   }
   if (alu32) {
     // Work on the low halves only: the result is then zero-extended.
