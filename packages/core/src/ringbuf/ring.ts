@@ -11,6 +11,7 @@
  *           +16 producer_pos shadow (lo, hi), read and written under the lock
  *           +24 wake word i32 (bumped on every notification)
  *           +28 raw arena block offset (the block is aligned inside it)
+ *           +32 consumer_pos as last read by a producer (lo, hi), under the lock
  *   page 1  consumer_pos u64 at +0 (the consumer writes it)
  *   page 2  producer_pos u64 at +0 (producers publish it)
  *   page 3  data[size]  followed by  mirror[size]
@@ -62,6 +63,7 @@ const M_PENDING = 8;
 const M_PROD = 16;
 const M_WAKE = 24;
 const M_RAW = 28;
+const M_CONS_SEEN = 32;
 export const CONSUMER_PAGE = PAGE;
 export const PRODUCER_PAGE = 2 * PAGE;
 export const DATA_PAGE = 3 * PAGE;
@@ -123,7 +125,6 @@ export function ringReserve(arena: ArenaApi, base: number, size: number): number
   const len = (size + BPF_RINGBUF_HDR_SZ + 7) & ~7;
   if (len > mask + 1) return 0;
   const u32 = arena.u32;
-  const consPos = loadPos(arena, base + CONSUMER_PAGE);
   spinLock(arena.i32, base + M_LOCK);
   let pend = getPos(u32, base + M_PENDING);
   const prod = getPos(u32, base + M_PROD);
@@ -135,6 +136,13 @@ export function ringReserve(arena: ArenaApi, base: number, size: number): number
     pend += recordBytes(h);
   }
   setPos(u32, base + M_PENDING, pend);
+  // consumer_pos only grows: if the record fits behind the value last read, it fits behind the
+  // current one, so the (64-bit, allocating) load is needed only when the ring looks full.
+  let consPos = getPos(u32, base + M_CONS_SEEN);
+  if (newProd - consPos > mask) {
+    consPos = loadPos(arena, base + CONSUMER_PAGE);
+    setPos(u32, base + M_CONS_SEEN, consPos);
+  }
   if (newProd - consPos > mask || newProd - pend > mask) {
     spinUnlock(arena.i32, base + M_LOCK);
     return 0;
@@ -172,7 +180,8 @@ export function ringCommit(arena: ArenaApi, sample: number, flags: number, disca
   if (discard) newLen = (newLen | BPF_RINGBUF_DISCARD_BIT) >>> 0;
   Atomics.store(u32, hdr >>> 2, newLen);
   const recPos = hdr - data;
-  const consPos = loadPos(arena, base + CONSUMER_PAGE) % (mask + 1);
+  // Only the position inside the ring matters here: the low word of consumer_pos is enough.
+  const consPos = (Atomics.load(u32, (base + CONSUMER_PAGE) >>> 2) & mask) >>> 0;
   if (flags & BPF_RB_FORCE_WAKEUP || (consPos === recPos && !(flags & BPF_RB_NO_WAKEUP))) {
     const w = wakeWord(base);
     Atomics.add(arena.i32, w, 1);
