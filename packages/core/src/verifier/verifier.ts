@@ -51,8 +51,9 @@ export function verify(bytes: Uint8Array, env: VerifierEnv): VerifierResult {
     explored = true;
     checkStackDepth(ctx);
   } catch (e) {
-    if (!(e instanceof VerifierError)) throw e;
-    err = e;
+    // A bug in the verifier must not take the caller down: reject, as Linux does on a verifier
+    // bug (EFAULT), and say so in the log.
+    err = e instanceof VerifierError ? e : new VerifierError("EFAULT", `verifier bug: ${(e as Error).message}`, ctx?.insnIdx ?? 0);
     if (!ctx) preLog.push(e.logMessage);
   }
   const log = ctx?.log;
