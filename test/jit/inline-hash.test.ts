@@ -7,7 +7,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BPF_F_ZERO_SEED, KERNEL_OWNER, Kernel, MapType, ProgramFault, getEngine, type CpuContext, type HelperImpl } from "@bpfsim/core";
+import { BPF_F_ZERO_SEED, KERNEL_OWNER, Kernel, MapType, ProgramFault, getEngine, kernelHelperEnv, progCpuContext, type CpuContext, type HelperImpl } from "@bpfsim/core";
 import { assemble } from "@bpfsim/loader";
 
 function headerOf(k: Kernel, id: number): number {
@@ -100,5 +100,44 @@ describe("JIT inline hash lookup", () => {
     e.reset();
     expect(run("jit", insns, e)).not.toBe(0n);
     expect(e.calls()).toBe(1);
+  });
+});
+
+describe("JIT map lookups that are not inlined (32-bit arguments, no BigInt)", () => {
+  /** A CPU with the real helper table and helper environment. */
+  function realCpu() {
+    const k = Kernel.create({ ncpus: 2, size: 16 * 1024 * 1024 });
+    const p = k.createProcess({ comm: "jit-l32", memlockLimit: Infinity });
+    const cpu = progCpuContext(k, 1, kernelHelperEnv(k, () => undefined));
+    const keyBuf = k.arena.alloc(64, KERNEL_OWNER);
+    return { k, p, cpu, keyBuf };
+  }
+  const both = (insns: Uint8Array, e: ReturnType<typeof realCpu>) =>
+    (["interpreter", "jit"] as const).map((engine) => {
+      try {
+        return getEngine(engine)!.compile({ insns, progType: 0, name: "l" }, e.k.arena).run(0n, e.cpu);
+      } catch (x) {
+        return x instanceof ProgramFault ? `fault: ${x.reason}` : x;
+      }
+    });
+
+  it.each([MapType.LruHash, MapType.LruPercpuHash])("map type %i: hits, misses, a bad key and a bad map agree with the interpreter", (mapType) => {
+    const e = realCpu();
+    const fd = e.p.mapCreate({ mapType, keySize: 4, valueSize: 8, maxEntries: 8 });
+    for (let i = 0; i < 5; i++) e.p.mapUpdate(fd, new Uint8Array([i, 0, 0, 0]), new Uint8Array(mapType === MapType.LruHash ? 8 : 16));
+    const hdr = headerOf(e.k, e.p.mapInfo(fd).id);
+    for (const key of [0, 3, 4, 5, 200]) {
+      e.k.arena.u8.set([key & 255, 0, 0, 0], e.keyBuf);
+      const [ref, jit] = both(lookupProg(hdr, e.keyBuf), e);
+      expect(jit).toBe(ref);
+      expect(jit === 0n).toBe(key >= 5);
+    }
+    // Outside the arena / not a map: the regular helper call, so the same fault.
+    const [refKey, jitKey] = both(lookupProg(hdr, e.k.arena.size - 2), e);
+    expect(String(refKey)).toMatch(/^fault/);
+    expect(jitKey).toBe(refKey);
+    const [refMap, jitMap] = both(lookupProg(e.keyBuf, e.keyBuf), e);
+    expect(String(refMap)).toMatch(/^fault/);
+    expect(jitMap).toBe(refMap);
   });
 });

@@ -19,8 +19,8 @@
  */
 import { BpfError, Errno } from "../../errno.js";
 import type { DecodedInsns } from "./decode.js";
-import { FaultCode, L_DEPTH, MAX_CALL_FRAMES, REG_LOCAL, Slot, Ty, callSlot, type EmitEnv } from "./frame.js";
-import { emitArrayLookup } from "./inline-helpers.js";
+import { FaultCode, L_DEPTH, L_H_A, MAX_CALL_FRAMES, REG_LOCAL, Slot, Ty, callSlot, type EmitEnv } from "./frame.js";
+import { HELPER_MAP_LOOKUP_ELEM, emitArrayLookup } from "./inline-helpers.js";
 import { emitHashLookup } from "./inline-hash.js";
 import { ByteWriter, Op } from "./wasm-writer.js";
 
@@ -125,5 +125,33 @@ export function emitCall(w: ByteWriter, ins: DecodedInsns, i: number, funcIndex:
   const site = env.inline.get(i);
   if (site?.kind === "hash") emitHashLookup(w, site, env.arenaSize, call);
   else if (site) emitArrayLookup(w, site, env.arenaSize, call);
+  else if (id === HELPER_MAP_LOOKUP_ELEM) emitLookup32(w, i, call);
   else call();
+}
+
+/**
+ * A map lookup that is not inlined (LPM trie, LRU hash, maps of maps, a map
+ * pointer that is not a constant): when r1 and r2 fit in 32 bits, the glue's
+ * lookup32 takes them as i32 (no BigInt per argument); its -1 means "make
+ * the regular helper call" (glue.ts).
+ */
+function emitLookup32(w: ByteWriter, i: number, call: () => void): void {
+  get(w, 1);
+  get(w, 2);
+  w.u8(Op.i64Or).u8(Op.i64Const).s32(32).u8(Op.i64ShrU).u8(Op.i64Eqz);
+  w.u8(Op.if).u8(0x40);
+  w.u8(Op.i32Const).s32(i).u8(Op.localGet).u32(L_DEPTH);
+  get(w, 1).u8(Op.i32WrapI64);
+  get(w, 2).u8(Op.i32WrapI64);
+  callSlot(w, Slot.lookup32, Ty.lookup32).u8(Op.localTee).u32(L_H_A);
+  w.u8(Op.i32Const).s32(-1).u8(Op.i32Eq);
+  w.u8(Op.if).u8(0x40);
+  call();
+  w.u8(Op.else);
+  w.u8(Op.localGet).u32(L_H_A).u8(Op.i64ExtendI32U);
+  set(w, 0);
+  w.u8(Op.end);
+  w.u8(Op.else);
+  call();
+  w.u8(Op.end);
 }

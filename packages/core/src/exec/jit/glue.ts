@@ -1,6 +1,6 @@
 /**
  * Per-CPU glue between JIT code and JavaScript: the out-calls (helper,
- * fault, tail call, callx) as wasm functions in a funcref table that every
+ * fault, tail call, callx, and map lookups with 32-bit arguments) as wasm functions in a funcref table that every
  * program instance on that CPU imports (see frame.ts for why a table).
  *
  * The glue module (five imports re-exported) is compiled once per thread;
@@ -19,6 +19,9 @@ import { MAX_TAIL_CALL_CNT } from "../../uapi.js";
 import { ProgramFault, type CompiledProgram, type CpuContext } from "../engine.js";
 import { FaultCode, MAX_CALL_FRAMES, Slot, TABLE_SLOTS, TYPE_BYTES, Ty } from "./frame.js";
 import { ByteWriter, ExternKind, Section } from "./wasm-writer.js";
+import { inArena, type HelperEnv } from "../../helpers/helper-env.js";
+import { mapLookupElem } from "../../helpers/impl/map-helpers.js";
+import { HELPER_MAP_LOOKUP_ELEM } from "./inline-helpers.js";
 
 /** A bpf function as JS sees an export: (r1..r5, depth) -> r0 (signed). */
 export type WasmFn = (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, depth: number) => bigint;
@@ -48,6 +51,7 @@ const SLOTS: [keyof typeof Slot, number][] = [
   ["tailPrep", Ty.tailPrep],
   ["tailRun", Ty.tailRun],
   ["callx", Ty.callx],
+  ["lookup32", Ty.lookup32],
 ];
 
 function compileGlue(): WebAssembly.Module {
@@ -130,6 +134,25 @@ export function cpuGlue(cpu: CpuContext): CpuGlue {
     if (t < 0x100000000n && cpu.helpers[Number(t)]) return helper(Number(t), pc, depth, r1, r2, r3, r4, r5);
     throw new ProgramFault(pc, `callx target 0x${t.toString(16)} is neither a subprogram nor a helper`);
   };
+  /**
+   * bpf_map_lookup_elem with 32-bit arguments (the JIT calls it when r1 and r2
+   * fit in 32 bits): no BigInt crosses. Returns -1, "make the regular helper
+   * call", whenever that call could do anything but return a pointer or NULL
+   * (helper 1 replaced on this CPU, no map at r1, key outside the arena), so
+   * errors and faults stay the helper's own.
+   */
+  const lookup32 = (pc: number, depth: number, r1: number, r2: number): number => {
+    if (cpu.helpers[HELPER_MAP_LOOKUP_ELEM] !== mapLookupElem) return -1;
+    const env = cpu.state["helperEnv"] as HelperEnv | undefined;
+    const m = env?.mapAt(r1 >>> 0);
+    if (m === undefined) return -1;
+    if (!m.impl.lookupElem) return 0;
+    const key = r2 >>> 0;
+    if (!inArena(cpu.arena, key, m.view.keySize)) return -1;
+    helperDepth = depth;
+    helperPc = pc;
+    return m.impl.lookupElem(key, cpu.cpu);
+  };
   const callback: CpuGlue["callback"] = (insnIndex, r1, r2, r3, r4, r5) => {
     const f = glue.current?.[`f${insnIndex}`] as WasmFn | undefined;
     if (typeof f !== "function") throw new ProgramFault(helperPc, `callback target ${insnIndex} is not a subprogram`);
@@ -147,7 +170,7 @@ export function cpuGlue(cpu: CpuContext): CpuGlue {
   };
 
   glueModule ??= compileGlue();
-  const inst = new WebAssembly.Instance(glueModule, { env: { helper, fault, tailPrep, tailRun, callx } });
+  const inst = new WebAssembly.Instance(glueModule, { env: { helper, fault, tailPrep, tailRun, callx, lookup32 } });
   const table = new WebAssembly.Table({ element: "anyfunc", initial: TABLE_SLOTS });
   for (const [name] of SLOTS) table.set(Slot[name], inst.exports[name]);
   const glue: CpuGlue = { table, current: undefined, callback };
