@@ -11,6 +11,7 @@
  *   +8  prefixlen  u32
  *   +12 flags      u32  NODE_IM = 1: intermediate, holds no value
  *   +16 link       u32  next node on the free list (removed nodes only)
+ *   +20 freed at   u32  Date.now() & 0xffffffff when it was removed (ms)
  *   +24 data[dataSize]  the key's data as the user gave it
  *   +24+roundUp8(dataSize) value[valueSize]
  *
@@ -24,6 +25,7 @@ export const N_CHILD0 = 0;
 export const N_PREFIXLEN = 8;
 export const N_FLAGS = 12;
 export const N_LINK = 16;
+export const N_FREED_AT = 20;
 export const N_DATA = 24;
 export const NODE_IM = 1;
 

@@ -43,10 +43,13 @@
  *
  * Reclamation (the RCU grace period of Linux, approximated): nodes are
  * type-stable. A removed node goes to the tail of this map's FIFO free list
- * and is reused only once more than REUSE_DELAY nodes are queued behind
- * it; until then new nodes come from the arena. A reader standing on a
- * removed node therefore keeps seeing intact contents for a long while, and
- * even on reuse it stays inside this map's nodes; the walk is bounded by
+ * with the time it was removed, and is reused only when more than
+ * REUSE_DELAY nodes wait behind it and GRACE_MS have passed; until then new
+ * nodes come from the arena. Linux waits until every CPU has left the
+ * programs that might hold a pointer; bpfsim has no such CPU hook, so a
+ * reader that stalls (thread descheduled, stepped CPU not scheduled) for
+ * longer than GRACE_MS after its lookup can see the node reused. Even then
+ * it stays inside this map's nodes, and the walk is bounded by
  * max_prefixlen + 1 steps, so it always ends. Nodes go back to the arena
  * only when the map is freed.
  *
@@ -60,7 +63,7 @@ import {
   BPF_NOEXIST,
 } from "../uapi.js";
 import {
-  LpmNodes, NODE_IM, N_CHILD0, N_DATA, N_FLAGS, N_LINK, N_PREFIXLEN, P_COUNT, P_FREE_HEAD, P_FREE_LEN, P_FREE_TAIL,
+  LpmNodes, NODE_IM, N_CHILD0, N_DATA, N_FLAGS, N_FREED_AT, N_LINK, N_PREFIXLEN, P_COUNT, P_FREE_HEAD, P_FREE_LEN, P_FREE_TAIL,
   P_LOCK, P_OWNER, P_ROOT,
 } from "./lpm-trie-nodes.js";
 import type { MapAttr, MapHeaderView, MapImpl, MapOps } from "./map-ops.js";
@@ -75,6 +78,8 @@ const LPM_CREATE_FLAG_MASK =
 
 /** Removed nodes queued before the oldest one may be reused. */
 const REUSE_DELAY = 256;
+/** And the time (ms) it must have been removed for: the stand-in for an RCU grace period. */
+const GRACE_MS = 100;
 
 class LpmTrie extends LpmNodes implements MapImpl {
   // ---- lookup: program or syscall, no lock -------------------------------------
@@ -117,8 +122,9 @@ class LpmTrie extends LpmNodes implements MapImpl {
     const u32 = this.u32;
     const w = this.w;
     let n = 0;
-    if (u32[w + P_FREE_LEN]! > REUSE_DELAY) {
-      n = u32[w + P_FREE_HEAD]!;
+    const head = u32[w + P_FREE_HEAD]!;
+    if (u32[w + P_FREE_LEN]! > REUSE_DELAY && ((Date.now() >>> 0) - u32[(head + N_FREED_AT) >>> 2]!) >>> 0 >= GRACE_MS) {
+      n = head;
       u32[w + P_FREE_HEAD] = u32[(n + N_LINK) >>> 2]!;
       if (u32[w + P_FREE_HEAD] === 0) u32[w + P_FREE_TAIL] = 0;
       u32[w + P_FREE_LEN]!--;
@@ -138,6 +144,7 @@ class LpmTrie extends LpmNodes implements MapImpl {
     const u32 = this.u32;
     const w = this.w;
     u32[(n + N_LINK) >>> 2] = 0;
+    u32[(n + N_FREED_AT) >>> 2] = Date.now() >>> 0;
     const tail = u32[w + P_FREE_TAIL]!;
     if (tail === 0) u32[w + P_FREE_HEAD] = n;
     else u32[(tail + N_LINK) >>> 2] = n;
