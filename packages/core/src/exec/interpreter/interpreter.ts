@@ -62,6 +62,30 @@ export class InterpreterProgram implements CompiledProgram {
   }
 
   /**
+   * The event path's entry (CompiledProgram.runInt32): r1 = ctx (u32), r0's
+   * low 32 bits as a signed int32, no BigInt unless a tail call is taken.
+   */
+  runInt32(ctx: number, cpu: CpuContext): number {
+    let st = this.spare;
+    this.spare = undefined;
+    if (st) st.stackBase = cpu.stackBase;
+    else st = new VmState(cpu.stackBase);
+    st.resetU32(0, ctx);
+    try {
+      const limit = this.opts.maxInsns ?? -1;
+      const r = this.exec(st, cpu, limit, 0);
+      if (r === VM_PAUSED) throw new ProgramFault(st.pc, `instruction limit of ${limit} reached`);
+      this.lastInsnCount = st.insns;
+      if (r === VM_EXITED) return st.lo[0]!;
+      return Number(BigInt.asIntN(32, this.finish(st, r, cpu)));
+    } finally {
+      st.tailTarget = undefined;
+      st.cpu = undefined;
+      this.spare = st;
+    }
+  }
+
+  /**
    * Starts a run that the caller advances with `step`, for single-stepping
    * and for the stepped machine mode (one instruction at a time per CPU).
    */
