@@ -7,7 +7,7 @@ import { describe, it, expect } from "vitest";
 import { corpus } from "./corpus.js";
 import fc from "fast-check";
 import { runOurs, runKernel, kernelHelper, kernelSkipReason, type Case } from "./harness.js";
-import { genSteps, build, genMapSteps, buildMap, genPktSteps, buildPkt } from "./gen.js";
+import { genSteps, build, genMapSteps, buildMap, genPktSteps, buildPkt, genAnyInsns } from "./gen.js";
 
 /** The last line before the `processed N insns` summary: the error in the kernel's words. */
 function errorLine(log: string): string {
@@ -86,11 +86,15 @@ describe.skipIf(!kernel)("verifier corpus against the running kernel", () => {
     ["stack and context", genSteps.map((st) => ({ name: "g", category: "generated", insns: build(st), accept: true }))],
     ["map values", genMapSteps.map((st) => ({ name: "g", category: "generated", insns: buildMap(st), accept: true, maps: [{ type: 2, key: 4, value: 16, max: 4 }] }))],
     ["xdp packets", genPktSteps.map((st) => ({ name: "g", category: "generated", insns: buildPkt(st), accept: true, progType: 6 }))],
+    ["random instructions", genAnyInsns.map((insns) => ({ name: "g", category: "generated", insns, accept: true, maps: [{ type: 2, key: 4, value: 8, max: 4 }] }))],
   ];
   for (const [family, gen] of families) {
     it(`agrees with Linux on generated programs: ${family}`, () => {
       let n = 0;
       let accepted = 0;
+      let rejected = 0;
+      let sameErrno = 0;
+      let sameLine = 0;
       const diffs: string[] = [];
       const unsafe: string[] = [];
       fc.assert(
@@ -99,6 +103,13 @@ describe.skipIf(!kernel)("verifier corpus against the running kernel", () => {
           const k = runKernel(c)!;
           n++;
           if (k.ok) accepted++;
+          if (!o.ok && !k.ok) {
+            rejected++;
+            if (o.errno === k.errno) sameErrno++;
+            else if (process.env.VERIFIER_DIFF) console.log(`  errno ${o.errno} vs Linux ${k.errno}: ${o.message} | ${errorLine(k.log)}`);
+            if (errorLine(o.log) === errorLine(k.log)) sameLine++;
+            else if (process.env.VERIFIER_DIFF) console.log(`  line: ${errorLine(o.log)} | Linux: ${errorLine(k.log)}`);
+          }
           if (o.ok !== k.ok) {
             const hex = Buffer.from(c.insns).toString("hex");
             diffs.push(`bpfsim ${o.ok ? "accepts" : `rejects (${o.message})`}, Linux ${k.ok ? "accepts" : `rejects (${errorLine(k.log)})`}: ${hex}`);
@@ -108,7 +119,10 @@ describe.skipIf(!kernel)("verifier corpus against the running kernel", () => {
         }),
         { numRuns: 200 },
       );
-      console.log(`verifier vs Linux on generated ${family} programs: verdicts agree on ${n - diffs.length}/${n} (Linux accepted ${accepted})`);
+      console.log(
+        `verifier vs Linux on generated ${family} programs: verdicts agree on ${n - diffs.length}/${n} (Linux accepted ${accepted}); ` +
+          `of ${rejected} rejected by both, same errno ${sameErrno}, same error line ${sameLine}`,
+      );
       for (const d of diffs) console.log(`  DIFFERENT ${d}`);
       expect(unsafe).toEqual([]);
     });

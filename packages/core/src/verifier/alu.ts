@@ -128,10 +128,10 @@ function sane(ctx: Vctx, r: Reg, t: T): void {
   const known = r.varOff.mask === 0n;
   const val = BigInt.asIntN(64, r.varOff.value);
   const M = BigInt(BPF_MAX_VAR_OFF);
-  if (known && (val >= M || val <= -M)) ctx.fail("EACCES", `math between ${typeName(t)} pointer and ${val} is not allowed`);
-  if (r.off >= BPF_MAX_VAR_OFF || r.off <= -BPF_MAX_VAR_OFF) ctx.fail("EACCES", `${typeName(t)} pointer offset ${r.off} is not allowed`);
-  if (r.smin === S64_MIN) ctx.fail("EACCES", `math between ${typeName(t)} pointer and register with unbounded min value is not allowed`);
-  if (r.smin >= M || r.smin <= -M) ctx.fail("EACCES", `value ${r.smin} makes ${typeName(t)} pointer be out of bounds`);
+  if (known && (val >= M || val <= -M)) ctx.fail("EINVAL", `math between ${typeName(t)} pointer and ${val} is not allowed`);
+  if (r.off >= BPF_MAX_VAR_OFF || r.off <= -BPF_MAX_VAR_OFF) ctx.fail("EINVAL", `${typeName(t)} pointer offset ${r.off} is not allowed`);
+  if (r.smin === S64_MIN) ctx.fail("EINVAL", `math between ${typeName(t)} pointer and register with unbounded min value is not allowed`);
+  if (r.smin >= M || r.smin <= -M) ctx.fail("EINVAL", `value ${r.smin} makes ${typeName(t)} pointer be out of bounds`);
 }
 
 /** adjust_ptr_min_max_vals: ptr (+|-) scalar. `swapped` is `scalar += ptr`. */
@@ -151,12 +151,12 @@ function ptrArith(ctx: Vctx, insn: Insn, ptr: Reg, off: Reg, swapped: boolean, a
       if (ptr.type === T.ConstMapPtr && known && off.smin === 0n && o === C.ADD) break;
       ctx.fail("EACCES", `R${dstNo} pointer arithmetic on ${typeName(ptr.type)} prohibited`);
   }
+  sane(ctx, off, ptr.type);
+  sane(ctx, ptr, ptr.type);
   if (o !== C.ADD && o !== C.SUB) {
     if (o === C.AND || o === C.OR || o === C.XOR) ctx.fail("EACCES", `R${dstNo} bitwise operator ${OPS[o]} on pointer prohibited`);
     ctx.fail("EACCES", `R${dstNo} pointer arithmetic with ${OPS[o]} operator prohibited`);
   }
-  sane(ctx, off, ptr.type);
-  sane(ctx, ptr, ptr.type);
   const r = copyReg(ptr);
   const smin = off.smin;
   if (o === C.ADD) {

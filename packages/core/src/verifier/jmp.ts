@@ -226,12 +226,13 @@ export function checkCondJmp(ctx: Vctx, insn: Insn, target: number): { other: VS
   const w32 = cls(insn.code) === C.JMP32;
   const x = srcBit(insn.code) === C.X;
   if (o > C.JSLE) ctx.fail("EINVAL", `invalid BPF_JMP/JMP32 opcode ${o.toString(16)}`);
+  // Linux reads the destination operand first, then checks the source form.
+  const d = ctx.readReg(insn.dst);
   if (x) {
     if (insn.imm !== 0) ctx.fail("EINVAL", "BPF_JMP/JMP32 uses reserved fields");
     const s = ctx.readReg(insn.src);
     if (ctx.isPtrValue(s)) ctx.fail("EACCES", `R${insn.src} pointer comparison prohibited`);
   } else if (insn.src !== 0) ctx.fail("EINVAL", "BPF_JMP/JMP32 uses reserved fields");
-  const d = ctx.readReg(insn.dst);
   const srcReg = x ? ctx.regs()[insn.src]! : constScalar(BigInt(insn.imm));
   const pred = branchTaken(d, srcReg, o, w32);
   if (d.type === T.Scalar && d.varOff.mask === 0n) ctx.fact(ctx.insnIdx).constValue = d.varOff.value;

@@ -73,7 +73,7 @@ export function resolveLdImm64(insns: Insn[], env: VerifierEnv): void {
 
 export function checkAtomic(ctx: Vctx, insn: Insn): void {
   const ok = [C.ADD, C.AND, C.OR, C.XOR, C.ADD | C.FETCH, C.AND | C.FETCH, C.OR | C.FETCH, C.XOR | C.FETCH, C.XCHG, C.CMPXCHG];
-  if (!ok.includes(insn.imm)) ctx.fail("EINVAL", `BPF_ATOMIC uses invalid atomic opcode ${(insn.imm & 0xff).toString(16).padStart(2, "0")}`);
+  if (!ok.includes(insn.imm)) ctx.fail("EINVAL", `BPF_ATOMIC uses invalid atomic opcode ${(insn.imm >>> 0).toString(16).padStart(2, "0")}`);
   const size = sizeBytes(insn.code);
   if (size !== 4 && size !== 8) ctx.fail("EINVAL", "invalid atomic operand size");
   const s = ctx.readReg(insn.src);

@@ -37,11 +37,12 @@ export function checkStackBounds(ctx: Vctx, regno: number, reg: Reg, off: number
     maxOff = Number(reg.smax) + off + size;
   }
   const minValid = write || ctx.priv ? -MAX_BPF_STACK : -allocated(ctx.frame());
-  let bad = minOff < minValid || minOff > -1 || maxOff > 0 || size < 0;
-  if (!write && !ctx.priv && !bad && minOff < -allocated(ctx.frame())) bad = true;
-  if (bad) {
-    if (reg.varOff.mask === 0n) ctx.fail("EACCES", `invalid${kind} stack R${regno} off=${off} size=${size}`);
-    ctx.fail("EACCES", `invalid variable-offset${kind} stack R${regno} var_off=${tnumStr(reg.varOff)} off=${off} size=${size}`);
+  // check_stack_slot_within_bounds fails with EACCES; an access reaching fp+0 or above with EINVAL.
+  let errno: "EACCES" | "EINVAL" | undefined = minOff < minValid || minOff > -1 ? "EACCES" : maxOff > 0 || size < 0 ? "EINVAL" : undefined;
+  if (!write && !ctx.priv && !errno && minOff < -allocated(ctx.frame())) errno = "EACCES";
+  if (errno) {
+    if (reg.varOff.mask === 0n) ctx.fail(errno, `invalid${kind} stack R${regno} off=${off} size=${size}`);
+    ctx.fail(errno, `invalid variable-offset${kind} stack R${regno} var_off=${tnumStr(reg.varOff)} off=${off} size=${size}`);
   }
   return [minOff, maxOff];
 }

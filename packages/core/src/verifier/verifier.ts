@@ -54,7 +54,7 @@ export function verify(bytes: Uint8Array, env: VerifierEnv): VerifierResult {
     // A bug in the verifier must not take the caller down: reject, as Linux does on a verifier
     // bug (EFAULT), and say so in the log.
     err = e instanceof VerifierError ? e : new VerifierError("EFAULT", `verifier bug: ${(e as Error).message}`, ctx?.insnIdx ?? 0);
-    if (!ctx) preLog.push(e.logMessage);
+    if (!ctx) preLog.push(err.logMessage);
   }
   const log = ctx?.log;
   // Level 1 keeps only the failing path: after a complete exploration nothing of it is left.
