@@ -3,7 +3,8 @@ import { BpfError } from "../../errno.js";
 import { Arena } from "../../memory/arena.js";
 import { KERNEL_OWNER } from "../../memory/arena-api.js";
 import { ProgramFault, STACK_AREA_BYTES, type CompiledProgram, type CpuContext, type HelperImpl } from "../engine.js";
-import { JitProgram, compileJitModule, jitEngine } from "./jit-engine.js";
+import { MessageChannel } from "node:worker_threads";
+import { JitProgram, compileJitModule, jitCompileCount, jitEngine } from "./jit-engine.js";
 import { translate } from "./translate.js";
 
 /** Tiny instruction encoder (the assembler lives in @bpfsim/loader, which core cannot import). */
@@ -184,6 +185,26 @@ describe("JIT engine", () => {
     const p = JitProgram.fromModule(compileJitModule(insns, a.arena), a.arena.size);
     expect(p.run(0n, b.cpu)).toBe(3n);
     expect(p.run(0n, a.cpu)).toBe(3n);
+  });
+
+  it("a module posted to another thread's port runs there without a compile (compile once, instantiate per CPU)", async () => {
+    const { arena, cpu } = machine();
+    const insns = encode([I.movr(0, 1), I.add(0, 0x5e1), I.exit()]);
+    const module = compileJitModule(insns, arena);
+    const { port1, port2 } = new MessageChannel();
+    try {
+      const received = new Promise<WebAssembly.Module>((res) => port2.once("message", (m) => res(m as WebAssembly.Module)));
+      port1.postMessage(module);
+      const copy = await received;
+      expect(copy).toBeInstanceOf(WebAssembly.Module);
+      const before = jitCompileCount();
+      const p = JitProgram.fromModule(copy, arena.size, "posted");
+      expect(p.run(7n, cpu)).toBe(7n + 0x5e1n);
+      expect(p.runInt32(9, cpu)).toBe(9 + 0x5e1);
+      expect(jitCompileCount()).toBe(before);
+    } finally {
+      port1.close();
+    }
   });
 
   it("refuses a CPU whose arena or stack does not fit the module", () => {
