@@ -69,8 +69,9 @@ export function envFor(c: Case, logLevel = 1): VerifierEnv {
   };
 }
 
-export function runOurs(c: Case, logLevel = 1): VerifierResult {
-  return verify(c.insns, envFor(c, c.heavy ? 0 : logLevel));
+export function runOurs(c: Case, logLevel = 1, logSize?: number): VerifierResult {
+  const env = envFor(c, c.heavy ? 0 : logLevel);
+  return verify(c.insns, logSize === undefined ? env : { ...env, logSize });
 }
 
 export interface KernelVerdict {
@@ -104,12 +105,16 @@ export function kernelHelper(): string | null {
   return helperPath;
 }
 
-export function runKernel(c: Case, logLevel = 1): KernelVerdict | null {
+export function runKernel(c: Case, logLevel = 1, logSize?: number): KernelVerdict | null {
   const bin = kernelHelper();
   if (!bin) return null;
   const maps = c.maps?.length ? c.maps.map((m) => `${m.type}:${m.key}:${m.value}:${m.max}:${m.flags ?? 0}`).join(",") : "-";
   const flags = c.strict ? "1" : "0";
-  const out = execFileSync(bin, [String(c.progType ?? 1), String(logLevel), flags, maps, hex(c.insns)], { encoding: "utf8", maxBuffer: 16 << 20 });
+  const out = execFileSync(bin, [String(c.progType ?? 1), String(logLevel), flags, maps, hex(c.insns)], {
+    encoding: "utf8",
+    maxBuffer: 16 << 20,
+    env: logSize === undefined ? process.env : { ...process.env, KERNEL_LOAD_LOG_SIZE: String(logSize) },
+  });
   const nl = out.indexOf("\n");
   const head = out.slice(0, nl);
   if (head.startsWith("MAPERR")) throw new Error(`${c.name}: kernel refused the map: ${head}`);

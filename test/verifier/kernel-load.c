@@ -83,6 +83,9 @@ int main(int argc, char **argv) {
   a.log_level = (unsigned)atoi(argv[2]);
   a.log_buf = a.log_level ? (unsigned long)log : 0;
   a.log_size = a.log_level ? sizeof(log) : 0;
+  /* KERNEL_LOAD_LOG_SIZE: a smaller buffer, to see Linux's truncation rule. */
+  const char *ls = getenv("KERNEL_LOAD_LOG_SIZE");
+  if (ls && a.log_level) a.log_size = (unsigned)atoi(ls);
   a.prog_flags = (unsigned)atoi(argv[3]);
   int fd = (int)sys_bpf(BPF_PROG_LOAD, &a);
   if (fd < 0) printf("ERR %d\n", errno);

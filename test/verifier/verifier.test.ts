@@ -40,7 +40,7 @@ if (!kernel) console.log(kernelSkipReason);
 
 describe.skipIf(!kernel)("verifier corpus against the running kernel", () => {
   it("agrees with Linux on every case the kernel can judge", () => {
-    const judged: { c: Case; ours: boolean; linux: boolean; ourLine: string; linuxLine: string; ourLog: string; linuxLog: string }[] = [];
+    const judged: { c: Case; ours: boolean; linux: boolean; ourLine: string; linuxLine: string; ourLog: string; linuxLog: string; sameErrno: boolean }[] = [];
     const skipped: Case[] = [];
     for (const c of corpus) {
       if (c.noKernel) {
@@ -49,7 +49,10 @@ describe.skipIf(!kernel)("verifier corpus against the running kernel", () => {
       }
       const k = runKernel(c)!;
       const o = runOurs(c);
-      judged.push({ c, ours: o.ok, linux: k.ok, ourLine: o.ok ? "" : errorLine(o.log), linuxLine: k.ok ? "" : errorLine(k.log), ourLog: o.log, linuxLog: k.log });
+      judged.push({
+        c, ours: o.ok, linux: k.ok, ourLine: o.ok ? "" : errorLine(o.log), linuxLine: k.ok ? "" : errorLine(k.log), ourLog: o.log, linuxLog: k.log,
+        sameErrno: o.errno === k.errno,
+      });
     }
     // Level-1 logs line by line (map addresses differ by nature and are masked).
     const norm = (l: string): string => l.replace(/\(18\) r(\d+) = \S+/, "(18) r$1 = X").replace(/ +;/, " ;");
@@ -68,6 +71,7 @@ describe.skipIf(!kernel)("verifier corpus against the running kernel", () => {
     console.log(
       `verifier vs Linux: verdicts agree on ${agree.length}/${judged.length} cases ` +
         `(${((100 * agree.length) / judged.length).toFixed(1)}%); error line identical on ${sameLine.length}/${rejected.length} rejected cases; ` +
+        `errno identical on ${rejected.filter((j) => j.sameErrno).length}/${rejected.length}; ` +
         `level-1 log lines identical ${sameLines}/${lines}; ` +
         `${skipped.length} cases not judged by this kernel (${[...new Set(skipped.map((s) => s.noKernel))].join("; ")})`,
     );
@@ -75,11 +79,26 @@ describe.skipIf(!kernel)("verifier corpus against the running kernel", () => {
       if (j.ours !== j.linux) console.log(`  DIFFERENT ${j.c.category}/${j.c.name}: bpfsim ${j.ours ? "accepts" : `rejects (${j.ourLine})`}, Linux ${j.linux ? "accepts" : `rejects (${j.linuxLine})`}`);
     }
     for (const j of judged) {
+      if (!j.ours && !j.linux && !j.sameErrno) console.log(`  errno ${j.c.category}/${j.c.name}: ${j.ourLine}`);
       if (!j.ours && !j.linux && j.ourLine !== j.linuxLine) console.log(`  wording ${j.c.category}/${j.c.name}: bpfsim "${j.ourLine}" | Linux "${j.linuxLine}"`);
     }
     // Never accept what Linux rejects; and the corpus' expectations are Linux's.
     expect(judged.filter((j) => j.ours && !j.linux).map((j) => j.c.name)).toEqual([]);
     expect(judged.filter((j) => j.c.accept !== j.linux).map((j) => `${j.c.name}: expected ${j.c.accept}, Linux ${j.linux}`)).toEqual([]);
+  });
+
+  it("truncates a log that does not fit as Linux does (its end kept, ENOSPC whatever the verdict)", () => {
+    for (const c of corpus.filter((x) => !x.noKernel && !x.heavy).slice(0, 40)) {
+      for (const size of [40, 100]) {
+        const k = runKernel(c, 1, size)!;
+        const o = runOurs(c, 1, size);
+        expect(o.errno, c.name).toBe(k.errno);
+        expect(o.log.length, c.name).toBe(k.log.length);
+        // Where the counts of the summary line agree, the kept text must be the same bytes.
+        const summary = (t: string): string => t.trimEnd().split("\n").at(-1) ?? "";
+        if (summary(runOurs(c, 1).log) === summary(runKernel(c, 1)!.log)) expect(o.log, c.name).toBe(k.log);
+      }
+    }
   });
 
   const families: [string, fc.Arbitrary<Case>][] = [

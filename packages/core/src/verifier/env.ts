@@ -47,8 +47,13 @@ export interface VerifierEnv {
   readonly strictAlignment: boolean;
   /** 0, 1 or 2 (BPF_LOG_LEVEL1/2). */
   readonly logLevel: number;
-  /** Size of the user's log buffer in bytes (0 with logLevel 0). */
+  /**
+   * Size of the user's log buffer in bytes; 0 means unlimited (the caller
+   * truncates). A log that does not fit makes the result ENOSPC.
+   */
   readonly logSize: number;
+  /** BPF_LOG_FIXED: keep the beginning of a log that does not fit (default: its end, as Linux). */
+  readonly logFixed?: boolean;
   /**
    * Whether BTF func_info came with the program. Linux requires it for
    * callbacks (`lddw` of a function, bpf_loop); objects built with -g have

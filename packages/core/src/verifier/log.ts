@@ -12,13 +12,31 @@ import { tnumIsUnknown, tnumStr, U64, U32 } from "./tnum.js";
  */
 export class VerifierLog {
   private lines: string[] = [];
+  /** Bytes of the log through each line (with its newline). */
+  private ends: number[] = [];
+  /**
+   * The longest the log ever was. Linux reports this as log_true_size and
+   * returns ENOSPC when it exceeded the buffer, even if rewinds made the
+   * final log shorter.
+   */
+  maxSize = 0;
   constructor(readonly level: number) {}
   line(s: string): void {
-    if (this.level > 0) this.lines.push(s);
+    if (this.level === 0) return;
+    this.lines.push(s);
+    this.ends.push((this.ends[this.ends.length - 1] ?? 0) + s.length + 1);
+    this.grew();
   }
   /** Appends to the last line printed. */
   appendToLast(s: string): void {
-    if (this.level > 0 && this.lines.length) this.lines[this.lines.length - 1] += s;
+    if (this.level === 0 || !this.lines.length) return;
+    this.lines[this.lines.length - 1] += s;
+    this.ends[this.ends.length - 1]! += s.length;
+    this.grew();
+  }
+  private grew(): void {
+    const n = this.ends[this.ends.length - 1] ?? 0;
+    if (n > this.maxSize) this.maxSize = n;
   }
   get last(): string {
     return this.lines[this.lines.length - 1] ?? "";
@@ -27,7 +45,10 @@ export class VerifierLog {
     return this.lines.length;
   }
   reset(pos: number): void {
-    if (this.lines.length > pos) this.lines.length = pos;
+    if (this.lines.length > pos) {
+      this.lines.length = pos;
+      this.ends.length = pos;
+    }
   }
   get text(): string {
     return this.lines.length ? this.lines.join("\n") + "\n" : "";

@@ -65,13 +65,15 @@ describe("verify", () => {
     expect(verify(RET0, env({ progType: 2, privileged: false })).errno).toBe(1);
   });
 
-  it("ENOSPC when an accepted program's log does not fit; the error errno otherwise", () => {
-    const ok = verify(RET0, env({ logLevel: 2, logSize: 32 }));
+  it("ENOSPC whenever the log does not fit, keeping its end (its beginning with BPF_LOG_FIXED)", () => {
+    const ok = verify(RET0, env({ logLevel: 2, logSize: 40 }));
     expect(ok.ok).toBe(false);
     expect(ok.errno).toBe(28);
-    expect(ok.log.length).toBe(31);
-    const bad = verify(prog([0x95, 0, 0, 0]), env({ logLevel: 2, logSize: 16 }));
-    expect(bad.errno).toBe(13);
+    expect(ok.log).toBe("tal_states 0 peak_states 0 mark_read 0\n");
+    const bad = verify(prog([0x95, 0, 0, 0]), env({ logLevel: 1, logSize: 16 }));
+    expect(bad.errno).toBe(28);
+    const fixed = verify(RET0, env({ logLevel: 2, logSize: 12, logFixed: true }));
+    expect(fixed.log).toBe("func#0 @0\n0");
   });
 
   it("reports the instruction of the error", () => {

@@ -67,9 +67,13 @@ export function verify(bytes: Uint8Array, env: VerifierEnv): VerifierResult {
       `total_states ${ctx?.totalStates ?? 0} peak_states ${ctx?.peakStates ?? 0} mark_read 0\n`;
   }
   let errno = err ? Errno[err.errnoName] : 0;
-  if (env.logLevel > 0 && env.logSize > 0 && text.length + 1 > env.logSize) {
-    text = text.slice(0, Math.max(0, env.logSize - 1));
-    if (!errno) errno = Errno.ENOSPC;
+  // A log that does not fit: Linux keeps its end (its beginning with BPF_LOG_FIXED) and returns
+  // ENOSPC whatever the verdict was.
+  const trueSize = Math.max(text.length, log?.maxSize ?? 0) + 1;
+  if (env.logLevel > 0 && env.logSize > 0 && trueSize > env.logSize) {
+    const keep = Math.max(0, env.logSize - 1);
+    text = env.logFixed ? text.slice(0, keep) : text.slice(Math.max(0, text.length - keep));
+    errno = Errno.ENOSPC;
   }
   return {
     ok: !err && errno === 0,
