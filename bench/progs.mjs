@@ -11,7 +11,7 @@
 // record.
 //
 // hash_lookup is not run by default: bpfsim's verifier does not accept its
-// loop yet and takes about a minute to say so (--slow-verify tries).
+// loop yet (E2BIG after seconds of work; --slow-verify tries).
 //
 // Reads the built packages (packages/*/dist); `pnpm bench` builds first.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
