@@ -161,7 +161,7 @@ function checkArg(ctx: Vctx, p: HelperProto, i: number, meta: Meta): void {
       expectType(ctx, regno, r, [T.Mem], "ringbuf_mem");
       if (!r.refObjId) ctx.fail("EINVAL", `R${regno} must be referenced when passed to release function`);
       if (r.off || r.varOff.mask !== 0n) {
-        ctx.fail("EACCES", `R${regno} must have zero offset when passed to release func or trusted arg to kfunc`);
+        ctx.fail("EINVAL", `R${regno} must have zero offset when passed to release func or trusted arg to kfunc`);
       }
       meta.releaseRef = r.refObjId;
       return;

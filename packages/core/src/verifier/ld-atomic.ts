@@ -62,7 +62,7 @@ export function resolveLdImm64(insns: Insn[], env: VerifierEnv): void {
       if (!mv) throw new VerifierError("EBADF", `fd ${insn.imm} is not pointing to valid bpf_map`, i);
       const m = mv.map;
       if (m.mapType !== 2) throw new VerifierError("EINVAL", "no direct value access support for this map type", i);
-      if (m.maxEntries !== 1) throw new VerifierError("EOPNOTSUPP", `invalid access to map value pointer, value_size=${m.valueSize} off=${mv.off}`, i);
+      if (m.maxEntries !== 1) throw new VerifierError("ENOTSUPP", `invalid access to map value pointer, value_size=${m.valueSize} off=${mv.off}`, i);
       if (mv.off < 0 || mv.off >= m.valueSize) throw new VerifierError("EINVAL", `invalid access to map value pointer, value_size=${m.valueSize} off=${mv.off}`, i);
     } else if (insn.src !== 0 && insn.src !== C.PSEUDO_FUNC) {
       throw new VerifierError("EINVAL", "unrecognized bpf_ld_imm64 insn", i);
@@ -142,7 +142,7 @@ export function checkLd(ctx: Vctx, insn: Insn, idx: number): number {
       if (!mv) ctx.fail("EBADF", `fd ${insn.imm} is not pointing to valid bpf_map`);
       // map_direct_value_addr: only single-element arrays expose their value's address.
       if (mv.map.mapType !== 2) ctx.fail("EINVAL", "no direct value access support for this map type");
-      if (mv.map.maxEntries !== 1) ctx.fail("EOPNOTSUPP", `invalid access to map value pointer, value_size=${mv.map.valueSize} off=${mv.off}`);
+      if (mv.map.maxEntries !== 1) ctx.fail("ENOTSUPP", `invalid access to map value pointer, value_size=${mv.map.valueSize} off=${mv.off}`);
       if (mv.off < 0 || mv.off >= mv.map.valueSize) ctx.fail("EINVAL", `invalid access to map value pointer, value_size=${mv.map.valueSize} off=${mv.off}`);
       const r = ptrReg(T.MapValue, mv.off);
       r.map = mv.map;
