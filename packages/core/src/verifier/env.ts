@@ -83,6 +83,13 @@ export interface VerifierResult {
   readonly ok: boolean;
   /** The log as Linux would write it into the user's buffer (possibly truncated). */
   readonly log: string;
+  /**
+   * Linux's log_true_size: bytes (with the NUL) the log needed at its
+   * longest, which can exceed `log.length + 1` after level-1 rewinds. A
+   * caller that truncates itself must return ENOSPC when this exceeds its
+   * buffer. 0 without a log.
+   */
+  readonly logTrueSize: number;
   /** Index of the instruction the error is reported at. */
   readonly errorInsn?: number;
   /** 0 when accepted; EACCES/EINVAL/E2BIG/ENOSPC/EPERM as Linux returns. */

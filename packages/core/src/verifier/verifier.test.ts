@@ -72,6 +72,7 @@ describe("verify", () => {
     expect(ok.log).toBe("tal_states 0 peak_states 0 mark_read 0\n");
     const bad = verify(prog([0x95, 0, 0, 0]), env({ logLevel: 1, logSize: 16 }));
     expect(bad.errno).toBe(28);
+    expect(ok.logTrueSize).toBeGreaterThan(40);
     const fixed = verify(RET0, env({ logLevel: 2, logSize: 12, logFixed: true }));
     expect(fixed.log).toBe("func#0 @0\n0");
   });

@@ -32,11 +32,13 @@ const MAX_INSNS_UNPRIV = 4096;
 export function verify(bytes: Uint8Array, env: VerifierEnv): VerifierResult {
   const empty = { processedInsns: 0, peakStates: 0, totalStates: 0, maxStatesPerInsn: 0, facts: [] };
   if (!env.privileged && env.progType !== 1 && env.progType !== 8) {
-    return { ok: false, log: "", errno: Errno.EPERM, message: "program type requires CAP_BPF", ...empty };
+    return { ok: false, log: "", logTrueSize: 0, errno: Errno.EPERM, message: "program type requires CAP_BPF", ...empty };
   }
   const n = bytes.length / 8;
-  if (bytes.length % 8 !== 0 || n === 0) return { ok: false, log: "", errno: Errno.EINVAL, message: "empty or truncated program", ...empty };
-  if (n > (env.privileged ? MAX_INSNS_PRIV : MAX_INSNS_UNPRIV)) return { ok: false, log: "", errno: Errno.E2BIG, message: "too many instructions", ...empty };
+  if (bytes.length % 8 !== 0 || n === 0) return { ok: false, log: "", logTrueSize: 0, errno: Errno.EINVAL, message: "empty or truncated program", ...empty };
+  if (n > (env.privileged ? MAX_INSNS_PRIV : MAX_INSNS_UNPRIV)) {
+    return { ok: false, log: "", logTrueSize: 0, errno: Errno.E2BIG, message: "too many instructions", ...empty };
+  }
   const insns = decodeInsns(bytes);
   let ctx: Vctx | undefined;
   let err: VerifierError | undefined;
@@ -78,6 +80,7 @@ export function verify(bytes: Uint8Array, env: VerifierEnv): VerifierResult {
   return {
     ok: !err && errno === 0,
     log: text,
+    logTrueSize: env.logLevel > 0 ? trueSize : 0,
     errorInsn: err?.insn,
     errno,
     message: err?.logMessage,
