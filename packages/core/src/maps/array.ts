@@ -29,11 +29,12 @@ import {
   BPF_EXIST, BPF_F_INNER_MAP, BPF_F_LOCK, BPF_F_MMAPABLE, BPF_F_NUMA_NODE, BPF_F_PRESERVE_ELEMS, BPF_F_RDONLY,
   BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG, BPF_NOEXIST, MapType,
 } from "../uapi.js";
+import type { ArenaApi } from "../memory/arena-api.js";
 import { roundUp8, type MapAttr, type MapHeaderView, type MapImpl, type MapOps } from "./map-ops.js";
 
 const PAGE = 4096;
 /** What Linux counts as sizeof(struct bpf_array) in memUsage: bpfsim's map header. */
-const ARRAY_HEADER_BYTES = 256;
+export const ARRAY_HEADER_BYTES = 256;
 /** PCPU_MIN_UNIT_SIZE: the largest per-CPU value. */
 export const PCPU_MIN_UNIT_SIZE = 32 * 1024;
 const ACCESS_MASK = BPF_F_RDONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY | BPF_F_WRONLY_PROG;
@@ -114,6 +115,43 @@ export function arrayGetNextKey(m: MapHeaderView, keyOff: number, nextKeyOff: nu
   return 0;
 }
 
+/**
+ * The u32 index at `keyOff`, read as one word when aligned (the usual case:
+ * keys live on the stack or in 8-aligned syscall buffers). Program or
+ * syscall context.
+ */
+export function arrayIndex(a: ArenaApi, keyOff: number): number {
+  return (keyOff & 3) === 0 ? a.u32[keyOff >>> 2]! : a.dv.getUint32(keyOff, true);
+}
+
+/**
+ * alloc() of both array types: a values block of `bytes` (the caller sizes it
+ * for its layout) and the per-CPU iteration key slots, recorded in the
+ * private words. A failure frees what was made, so a half-built map leaves
+ * nothing behind. Syscall context (map create).
+ */
+export function arrayAlloc(m: MapHeaderView, owner: number, bytes: number): number {
+  const a = m.arena;
+  if (bytes > a.size) return -Errno.ENOMEM;
+  const values = a.alloc(bytes, owner);
+  if (values < 0) return values;
+  const keys = a.alloc(m.ncpus * 8, owner);
+  if (keys < 0) {
+    a.free(values);
+    return keys;
+  }
+  a.u32[(m.privOff >>> 2) + P_VALUES] = values;
+  a.u32[(m.privOff >>> 2) + P_ITER_KEYS] = keys;
+  return 0;
+}
+
+/** free() of both array types: the blocks arrayAlloc made. Syscall context (last reference). */
+export function arrayFree(m: MapHeaderView): void {
+  const w = m.privOff >>> 2;
+  m.arena.free(m.arena.u32[w + P_VALUES]!);
+  m.arena.free(m.arena.u32[w + P_ITER_KEYS]!);
+}
+
 class ArrayImpl implements MapImpl {
   private readonly values: number;
   private readonly elem: number;
@@ -127,19 +165,15 @@ class ArrayImpl implements MapImpl {
     this.max = m.maxEntries;
   }
 
-  private index(keyOff: number): number {
-    return (keyOff & 3) === 0 ? this.m.arena.u32[keyOff >>> 2]! : this.m.arena.dv.getUint32(keyOff, true);
-  }
-
   /** Program or syscall: pointer to the element, or 0 when out of range. No lock. */
   lookupElem(keyOff: number): number {
-    const i = this.index(keyOff);
+    const i = arrayIndex(this.m.arena, keyOff);
     return i < this.max ? this.values + i * this.elem : 0;
   }
 
   /** Program or syscall: in-place update. */
   updateElem(keyOff: number, valueOff: number, flags: number): number {
-    const i = this.index(keyOff);
+    const i = arrayIndex(this.m.arena, keyOff);
     const err = arrayUpdateCheck(this.m, i, flags);
     if (err) return err;
     const dst = this.values + i * this.elem;
@@ -196,26 +230,8 @@ export const arrayMapOps: MapOps = {
     const raw = attr.maxEntries * roundUp8(attr.valueSize);
     return attr.mapFlags & BPF_F_MMAPABLE ? pageAlign(ARRAY_HEADER_BYTES) + pageAlign(raw) : ARRAY_HEADER_BYTES + raw;
   },
-  alloc(m: MapHeaderView, owner: number): number {
-    const a = m.arena;
-    const bytes = valuesBytes(m);
-    if (bytes > a.size) return -Errno.ENOMEM;
-    const values = a.alloc(bytes, owner);
-    if (values < 0) return values;
-    const keys = a.alloc(m.ncpus * 8, owner);
-    if (keys < 0) {
-      a.free(values);
-      return keys;
-    }
-    a.u32[(m.privOff >>> 2) + P_VALUES] = values;
-    a.u32[(m.privOff >>> 2) + P_ITER_KEYS] = keys;
-    return 0;
-  },
-  free(m: MapHeaderView): void {
-    const w = m.privOff >>> 2;
-    m.arena.free(m.arena.u32[w + P_VALUES]!);
-    m.arena.free(m.arena.u32[w + P_ITER_KEYS]!);
-  },
+  alloc: (m, owner) => arrayAlloc(m, owner, valuesBytes(m)),
+  free: arrayFree,
   open: (m) => new ArrayImpl(m),
   batchOps: { lookup: true, update: true },
   mmapRegion(m: MapHeaderView) {

@@ -24,10 +24,11 @@
  */
 import { Errno } from "../errno.js";
 import { BPF_EXIST, BPF_NOEXIST } from "../uapi.js";
-import { arrayAllocCheck, arrayGetNextKey, arrayUpdateCheck, copyValue, P_ITER_KEYS, P_VALUES } from "./array.js";
+import {
+  ARRAY_HEADER_BYTES, arrayAlloc, arrayAllocCheck, arrayFree, arrayGetNextKey, arrayIndex, arrayUpdateCheck, copyValue,
+  P_ITER_KEYS, P_VALUES,
+} from "./array.js";
 import { roundUp8, type MapAttr, type MapEnv, type MapHeaderView, type MapImpl, type MapOps } from "./map-ops.js";
-
-const ARRAY_HEADER_BYTES = 256;
 
 class PercpuArrayImpl implements MapImpl {
   private readonly values: number;
@@ -46,13 +47,9 @@ class PercpuArrayImpl implements MapImpl {
     this.ncpus = m.ncpus;
   }
 
-  private index(keyOff: number): number {
-    return (keyOff & 3) === 0 ? this.m.arena.u32[keyOff >>> 2]! : this.m.arena.dv.getUint32(keyOff, true);
-  }
-
   /** Program: this CPU's value, or 0. No lock. */
   lookupElem(keyOff: number, cpu: number): number {
-    const i = this.index(keyOff);
+    const i = arrayIndex(this.m.arena, keyOff);
     return i < this.max ? this.values + cpu * this.shard + i * this.stride : 0;
   }
 
@@ -64,7 +61,7 @@ class PercpuArrayImpl implements MapImpl {
 
   /** Program: update this CPU's slot only. */
   updateElem(keyOff: number, valueOff: number, flags: number, cpu: number): number {
-    const i = this.index(keyOff);
+    const i = arrayIndex(this.m.arena, keyOff);
     const err = arrayUpdateCheck(this.m, i, flags);
     if (err) return err;
     copyValue(this.m.arena.u8, this.values + cpu * this.shard + i * this.stride, valueOff, this.m.valueSize, -1);
@@ -73,7 +70,7 @@ class PercpuArrayImpl implements MapImpl {
 
   /** Syscall: all CPUs' values, whole strides (bpf_percpu_array_copy). */
   sysLookupElem(keyOff: number, outOff: number): number {
-    const i = this.index(keyOff);
+    const i = arrayIndex(this.m.arena, keyOff);
     if (i >= this.max) return -Errno.ENOENT;
     const u8 = this.m.arena.u8;
     for (let c = 0, src = this.values + i * this.stride; c < this.ncpus; c++, src += this.shard) {
@@ -84,7 +81,7 @@ class PercpuArrayImpl implements MapImpl {
 
   /** Syscall: set all CPUs' values from whole strides (bpf_percpu_array_update). */
   sysUpdateElem(keyOff: number, valueOff: number, flags: number): number {
-    const i = this.index(keyOff);
+    const i = arrayIndex(this.m.arena, keyOff);
     if (flags > BPF_EXIST) return -Errno.EINVAL;
     if (i >= this.max) return -Errno.E2BIG;
     if (flags === BPF_NOEXIST) return -Errno.EEXIST;
@@ -126,26 +123,9 @@ export const percpuArrayMapOps: MapOps = {
   memUsage(attr: MapAttr, env: MapEnv): number {
     return ARRAY_HEADER_BYTES + attr.maxEntries * 8 + attr.maxEntries * roundUp8(attr.valueSize) * env.ncpus;
   },
-  alloc(m: MapHeaderView, owner: number): number {
-    const a = m.arena;
-    const bytes = m.ncpus * m.maxEntries * roundUp8(m.valueSize);
-    if (bytes > a.size) return -Errno.ENOMEM;
-    const values = a.alloc(bytes, owner);
-    if (values < 0) return values;
-    const keys = a.alloc(m.ncpus * 8, owner);
-    if (keys < 0) {
-      a.free(values);
-      return keys;
-    }
-    a.u32[(m.privOff >>> 2) + P_VALUES] = values;
-    a.u32[(m.privOff >>> 2) + P_ITER_KEYS] = keys;
-    return 0;
-  },
-  free(m: MapHeaderView): void {
-    const w = m.privOff >>> 2;
-    m.arena.free(m.arena.u32[w + P_VALUES]!);
-    m.arena.free(m.arena.u32[w + P_ITER_KEYS]!);
-  },
+  /** One shard of maxEntries strides per CPU. */
+  alloc: (m, owner) => arrayAlloc(m, owner, m.ncpus * m.maxEntries * roundUp8(m.valueSize)),
+  free: arrayFree,
   open: (m) => new PercpuArrayImpl(m),
   sysValueSize: (m) => m.ncpus * roundUp8(m.valueSize),
   batchOps: { lookup: true, update: true },
