@@ -9,7 +9,8 @@ const K = { progType: KPROBE };
 /** Callbacks need BTF func_info, which the raw kernel harness cannot supply. */
 const FI = { progType: KPROBE, funcInfo: true, noKernel: "callbacks need BTF func_info; the kernel harness loads raw instructions" };
 const RB = { maps: [RINGBUF] };
-const LOCK = { maps: [{ type: 2, key: 4, value: 16, max: 1, spinLockOff: 0 }], noKernel: NO_BTF };
+const LOCK_MAP = { type: 2, key: 4, value: 16, max: 1, spinLockOff: 0 };
+const LOCK = { maps: [LOCK_MAP], progType: 3 };
 
 /** r0 = ringbuf_reserve(map0, size, 0) */
 const reserve = (size: number): a.Slot[] => [...a.ldMap(1, 0), a.mov(2, size), a.mov(3, 0), a.call(131)];
@@ -114,6 +115,9 @@ export const callCases = [
     ...lookupChecked(0), a.add(0, 8), a.movr(1, 0), a.call(93), ...ret0,
   ], LOCK),
   r.bad("load of the lock word", "bpf_spin_lock cannot be accessed directly by load/store", [...lookupChecked(0), a.ldx("w", 0, 0, 0), a.exit()], LOCK),
+  r.bad("spin lock in a socket filter", "socket filter progs cannot use bpf_spin_lock yet", [...lookupChecked(0), a.movr(1, 0), a.call(93), a.movr(1, 0), a.call(94), ...ret0], { maps: [LOCK_MAP] }),
+  r.bad("spin lock in a kprobe", "tracing progs cannot use bpf_spin_lock yet", [...lookupChecked(0), ...ret0], { maps: [LOCK_MAP], progType: KPROBE }),
+  r.ok("spin lock map in xdp", [...lookupChecked(0), a.movr(6, 0), a.movr(1, 6), a.call(93), a.st("dw", 6, 8, 1), a.movr(1, 6), a.call(94), ...ret0], { maps: [LOCK_MAP], progType: XDP }),
   r.bad("map without a lock", "has no valid bpf_spin_lock", [...lookupChecked(0), a.movr(1, 0), a.call(93), ...ret0], { maps: [ARRAY8], noKernel: NO_BTF }),
 
   p.bad("unpriv pointer comparison", "R1 pointer comparison prohibited", [a.jmpi("jeq", 1, 0, 0), ...ret0], { unpriv: true, noKernel: UNPRIV }),

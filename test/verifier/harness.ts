@@ -108,7 +108,10 @@ export function kernelHelper(): string | null {
 export function runKernel(c: Case, logLevel = 1, logSize?: number): KernelVerdict | null {
   const bin = kernelHelper();
   if (!bin) return null;
-  const maps = c.maps?.length ? c.maps.map((m) => `${m.type}:${m.key}:${m.value}:${m.max}:${m.flags ?? 0}`).join(",") : "-";
+  // ":L" asks for BTF describing a 16-byte value with its bpf_spin_lock at 0.
+  const maps = c.maps?.length
+    ? c.maps.map((m) => `${m.type}:${m.key}:${m.value}:${m.max}:${m.flags ?? 0}${m.spinLockOff === 0 && m.value === 16 ? ":L" : ""}`).join(",")
+    : "-";
   const flags = c.strict ? "1" : "0";
   const out = execFileSync(bin, [String(c.progType ?? 1), String(logLevel), flags, maps, hex(c.insns)], {
     encoding: "utf8",

@@ -21,6 +21,32 @@ static long sys_bpf(int cmd, union bpf_attr *attr) {
   return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
 }
 
+/*
+ * BTF for a map value with a bpf_spin_lock at offset 0:
+ *   struct val { struct bpf_spin_lock lock; int pad; long long x; }  (16 bytes)
+ * Type ids: 1 int, 2 struct bpf_spin_lock, 3 long long, 4 struct val.
+ */
+static int load_lock_btf(void) {
+  static const char strs[] = "\0int\0bpf_spin_lock\0val\0long long\0lock\0pad\0x";
+  enum { S_INT = 1, S_LOCK = 5, S_VAL = 19, S_LL = 23, S_LOCKM = 33, S_PAD = 38, S_X = 42 };
+  unsigned types[] = {
+    S_INT, 1u << 24, 4, (1u << 24) | 32,          /* int */
+    S_LOCK, (4u << 24) | 1, 4, S_VAL, 1, 0,       /* struct bpf_spin_lock { int val; } */
+    S_LL, 1u << 24, 8, (1u << 24) | 64,           /* long long */
+    S_VAL, (4u << 24) | 3, 16, S_LOCKM, 2, 0, S_PAD, 1, 32, S_X, 3, 64, /* struct val */
+  };
+  static unsigned char blob[512];
+  unsigned hdr[6] = {0x0001eb9f, 24, 0, sizeof(types), sizeof(types), sizeof(strs)};
+  memcpy(blob, hdr, sizeof(hdr));
+  memcpy(blob + 24, types, sizeof(types));
+  memcpy(blob + 24 + sizeof(types), strs, sizeof(strs));
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.btf = (unsigned long)blob;
+  a.btf_size = 24 + sizeof(types) + sizeof(strs);
+  return (int)sys_bpf(BPF_BTF_LOAD, &a);
+}
+
 static int hexval(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -47,6 +73,16 @@ int main(int argc, char **argv) {
       a.value_size = v;
       a.max_entries = m;
       a.map_flags = f;
+      if (strstr(tok, ":L")) { /* value is struct val, with its spin lock at 0 */
+        int btf = load_lock_btf();
+        if (btf < 0) {
+          printf("MAPERR %d\n", errno);
+          return 0;
+        }
+        a.btf_fd = (unsigned)btf;
+        a.btf_key_type_id = 1;
+        a.btf_value_type_id = 4;
+      }
       int fd = (int)sys_bpf(BPF_MAP_CREATE, &a);
       if (fd < 0) {
         printf("MAPERR %d\n", errno);

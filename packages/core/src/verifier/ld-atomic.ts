@@ -3,7 +3,7 @@
  * resolve_pseudo_ldimm64), legacy packet loads (check_ld_abs) and atomic
  * read-modify-write instructions (check_atomic).
  */
-import type { VerifierEnv } from "./env.js";
+import type { VerifierEnv, MapInfo } from "./env.js";
 import { type Insn, C, mode, sizeBytes, LDDW } from "./insn.js";
 import type { Vctx } from "./context.js";
 import { VerifierError } from "./errors.js";
@@ -38,6 +38,13 @@ function validOpcode(code: number): boolean {
   }
 }
 
+/** check_map_prog_compatibility: spin locks are for networking programs only. */
+function checkMapProgCompat(m: MapInfo, progType: number, i: number): void {
+  if (m.spinLockOff < 0) return;
+  if (progType === 1) throw new VerifierError("EINVAL", "socket filter progs cannot use bpf_spin_lock yet", i);
+  if ([2, 5, 7, 17, 24].includes(progType)) throw new VerifierError("EINVAL", "tracing progs cannot use bpf_spin_lock yet", i);
+}
+
 const MAY_ACCESS_SKB = new Set([1, 3, 4]); // socket_filter, sched_cls, sched_act
 
 /**
@@ -56,11 +63,14 @@ export function resolveLdImm64(insns: Insn[], env: VerifierEnv): void {
     }
     const imm64 = insn.imm64 ?? 0n;
     if (insn.src === C.PSEUDO_MAP_FD) {
-      if (!env.maps(imm64, i)) throw new VerifierError("EBADF", `fd ${insn.imm} is not pointing to valid bpf_map`, i);
+      const m = env.maps(imm64, i);
+      if (!m) throw new VerifierError("EBADF", `fd ${insn.imm} is not pointing to valid bpf_map`, i);
+      checkMapProgCompat(m, env.progType, i);
     } else if (insn.src === C.PSEUDO_MAP_VALUE) {
       const mv = env.mapValue?.(imm64, i);
       if (!mv) throw new VerifierError("EBADF", `fd ${insn.imm} is not pointing to valid bpf_map`, i);
       const m = mv.map;
+      checkMapProgCompat(m, env.progType, i);
       if (m.mapType !== 2) throw new VerifierError("EINVAL", "no direct value access support for this map type", i);
       if (m.maxEntries !== 1) throw new VerifierError("ENOTSUPP", `invalid access to map value pointer, value_size=${m.valueSize} off=${mv.off}`, i);
       if (mv.off < 0 || mv.off >= m.valueSize) throw new VerifierError("EINVAL", `invalid access to map value pointer, value_size=${m.valueSize} off=${mv.off}`, i);
