@@ -1,6 +1,6 @@
 /** Helper calls, callbacks, references (ring buffer), locks, legacy packet loads, privilege. */
 import * as a from "./asm.js";
-import { category, ret0, ARRAY8, RINGBUF, KPROBE, XDP, NO_BTF, UNPRIV, lookupChecked } from "./corpus-util.js";
+import { category, ret0, ARRAY8, RINGBUF, KPROBE, XDP, UNPRIV, lookupChecked } from "./corpus-util.js";
 
 const h = category("helpers");
 const r = category("references");
@@ -118,7 +118,7 @@ export const callCases = [
   r.bad("spin lock in a socket filter", "socket filter progs cannot use bpf_spin_lock yet", [...lookupChecked(0), a.movr(1, 0), a.call(93), a.movr(1, 0), a.call(94), ...ret0], { maps: [LOCK_MAP] }),
   r.bad("spin lock in a kprobe", "tracing progs cannot use bpf_spin_lock yet", [...lookupChecked(0), ...ret0], { maps: [LOCK_MAP], progType: KPROBE }),
   r.ok("spin lock map in xdp", [...lookupChecked(0), a.movr(6, 0), a.movr(1, 6), a.call(93), a.st("dw", 6, 8, 1), a.movr(1, 6), a.call(94), ...ret0], { maps: [LOCK_MAP], progType: XDP }),
-  r.bad("map without a lock", "has no valid bpf_spin_lock", [...lookupChecked(0), a.movr(1, 0), a.call(93), ...ret0], { maps: [ARRAY8], noKernel: NO_BTF }),
+  r.bad("map without a lock", "map '' has to have BTF in order to use bpf_spin_lock", [...lookupChecked(0), a.movr(1, 0), a.call(93), ...ret0], { maps: [ARRAY8], progType: 3 }),
 
   p.bad("unpriv pointer comparison", "R1 pointer comparison prohibited", [a.jmpi("jeq", 1, 0, 0), ...ret0], { unpriv: true, noKernel: UNPRIV }),
   p.bad("unpriv return of pointer", "R0 leaks addr as return value", [a.movr(0, 10), a.exit()], { unpriv: true, noKernel: UNPRIV }),

@@ -43,5 +43,4 @@ export const lookupChecked = (i = 0): a.Slot[] => [...lookup(i), a.jmpi("jne", 0
 /** r1 = an unknown u64 scalar read from a map value (needs map 0 with value >= 8); leaves r6 = value ptr. */
 export const unknownFromMap: a.Slot[] = [...lookupChecked(0), a.movr(6, 0), a.ldx("dw", 1, 0, 0)];
 
-export const NO_BTF = "spin locks need a BTF-described map value; the kernel harness creates maps without BTF";
 export const UNPRIV = "unprivileged loads are disabled on this machine (kernel.unprivileged_bpf_disabled != 0)";

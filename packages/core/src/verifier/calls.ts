@@ -135,7 +135,11 @@ function checkArg(ctx: Vctx, p: HelperProto, i: number, meta: Meta): void {
     case ArgType.PtrToSpinLock:
       expectType(ctx, regno, r, [T.MapValue], "map_value");
       if (r.varOff.mask !== 0n) ctx.fail("EINVAL", `R${regno} doesn't have constant offset. bpf_spin_lock has to be at the constant offset`);
-      if ((r.map?.spinLockOff ?? -1) < 0) ctx.fail("EINVAL", "map '' has no valid bpf_spin_lock");
+      if ((r.map?.spinLockOff ?? -1) < 0) {
+        const name = r.map?.name ?? "";
+        if (!r.map?.btf) ctx.fail("EINVAL", `map '${name}' has to have BTF in order to use bpf_spin_lock`);
+        ctx.fail("EINVAL", `map '${name}' has no valid bpf_spin_lock`);
+      }
       if (r.map!.spinLockOff !== r.off + Number(r.varOff.value)) {
         ctx.fail("EINVAL", `off ${r.off + Number(r.varOff.value)} doesn't point to 'struct bpf_spin_lock' that is at ${r.map!.spinLockOff}`);
       }

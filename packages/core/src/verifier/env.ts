@@ -21,6 +21,10 @@ export interface MapInfo {
    * with these attributes; without them such programs are rejected.
    */
   readonly innerMap?: MapInfo;
+  /** Whether the map was created with BTF for its key and value (spin locks need it). */
+  readonly btf?: boolean;
+  /** The map's name (BPF_OBJ_NAME_LEN), for messages. */
+  readonly name?: string;
   /** Shown in the log as `map[id:N]`. */
   readonly id?: number;
 }
