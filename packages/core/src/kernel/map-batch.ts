@@ -17,8 +17,10 @@ import { roundUp8 } from "../maps/map-ops.js";
 import { BPF_F_LOCK, BpfCmd } from "../uapi.js";
 import type { MapBatchAttr } from "./attr.js";
 import type { MapHandle } from "./kernel.js";
-import { FMODE_CAN_READ, FMODE_CAN_WRITE, M_WRITE_ACTIVE } from "./layout.js";
-import { copyBytes, lookupInto, mapGet, mapPut, sysPerms, sysValueSize, updateFrom } from "./map-cmds.js";
+import { FMODE_CAN_READ, FMODE_CAN_WRITE } from "./layout.js";
+import {
+  copyBytes, lookupInto, mapGet, mapPut, sysPerms, sysValueSize, updateFrom, writeActiveDec, writeActiveInc,
+} from "./map-cmds.js";
 import type { Process } from "./process.js";
 
 type BatchCmd = BpfCmd.MapLookupBatch | BpfCmd.MapLookupAndDeleteBatch | BpfCmd.MapUpdateBatch | BpfCmd.MapDeleteBatch;
@@ -38,8 +40,7 @@ export function mapBatch(proc: Process, cmd: BatchCmd, a: MapBatchAttr): number 
   if (typeof h === "number") return h;
   const held = proc.fds.held;
   const fmode = proc.fds.fmode;
-  const u32 = h.hdr.arena.u32;
-  if (hasWrite) Atomics.add(u32, h.hdr.word(M_WRITE_ACTIVE), 1);
+  if (hasWrite) writeActiveInc(h);
   try {
     const perms = sysPerms(h, fmode);
     if (hasRead && !(perms & FMODE_CAN_READ)) return -Errno.EPERM;
@@ -49,7 +50,7 @@ export function mapBatch(proc: Process, cmd: BatchCmd, a: MapBatchAttr): number 
     if (cmd === BpfCmd.MapDeleteBatch) return deleteBatch(proc, h, a);
     return lookupBatch(proc, h, a, cmd === BpfCmd.MapLookupAndDeleteBatch);
   } finally {
-    if (hasWrite) Atomics.sub(u32, h.hdr.word(M_WRITE_ACTIVE), 1);
+    if (hasWrite) writeActiveDec(h);
     mapPut(proc, h, held);
   }
 }
@@ -62,15 +63,31 @@ function validCount(n: unknown): n is number {
   return typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
 }
 
-/** generic_map_lookup_batch(), and lookup-and-delete on top of it. */
-function lookupBatch(proc: Process, h: MapHandle, a: MapBatchAttr, del: boolean): number {
-  const elemFlags = a.elemFlags ?? 0;
-  // Linux 6.18's generic_map_lookup_batch does not look at batch.flags (probed).
-  if (badElemFlags(h, elemFlags)) return -Errno.EINVAL;
+/**
+ * The opening of every generic_map_*_batch, in Linux's order: element flags
+ * (EINVAL), the count (EFAULT), a count of 0 is done, else the user's count
+ * reads 0 until elements are done (put_user before the loop). Returns the
+ * count asked for (0: nothing to do) or -errno.
+ */
+function batchCount(h: MapHandle, a: MapBatchAttr): number {
+  if (badElemFlags(h, a.elemFlags ?? 0)) return -Errno.EINVAL;
   if (!validCount(a.count)) return -Errno.EFAULT;
   const max = a.count;
-  if (max === 0) return 0;
-  a.count = 0;
+  if (max !== 0) a.count = 0;
+  return max;
+}
+
+/** Whether a user array of `size`-byte elements reaches element `i`; if not, the copy faults (EFAULT). */
+function reaches(buf: Uint8Array | null | undefined, i: number, size: number): buf is Uint8Array {
+  return !!buf && buf.length >= (i + 1) * size;
+}
+
+/** generic_map_lookup_batch(), and lookup-and-delete on top of it. */
+function lookupBatch(proc: Process, h: MapHandle, a: MapBatchAttr, del: boolean): number {
+  // Linux 6.18's generic_map_lookup_batch does not look at batch.flags (probed).
+  const max = batchCount(h, a);
+  if (max <= 0) return max;
+  const elemFlags = a.elemFlags ?? 0;
   const ks = h.hdr.keySize;
   const vs = sysValueSize(h);
   const u8 = proc.kernel.arena.u8;
@@ -99,7 +116,7 @@ function lookupBatch(proc: Process, h: MapHandle, a: MapBatchAttr, del: boolean)
       continue;
     }
     if (err) return err;
-    if (!a.keys || a.keys.length < (cp + 1) * ks || !a.values || a.values.length < (cp + 1) * vs) {
+    if (!reaches(a.keys, cp, ks) || !reaches(a.values, cp, vs)) {
       err = -Errno.EFAULT;
       break;
     }
@@ -124,14 +141,11 @@ function lookupBatch(proc: Process, h: MapHandle, a: MapBatchAttr, del: boolean)
 
 /** generic_map_update_batch(). */
 function updateBatch(proc: Process, h: MapHandle, a: MapBatchAttr): number {
-  const elemFlags = a.elemFlags ?? 0;
   // Only BPF_F_LOCK is allowed per element (probed: BPF_NOEXIST is EINVAL
   // before any element); batch.flags is not checked.
-  if (badElemFlags(h, elemFlags)) return -Errno.EINVAL;
-  if (!validCount(a.count)) return -Errno.EFAULT;
-  const max = a.count;
-  if (max === 0) return 0;
-  a.count = 0;
+  const max = batchCount(h, a);
+  if (max <= 0) return max;
+  const elemFlags = a.elemFlags ?? 0;
   const ks = h.hdr.keySize;
   const vs = sysValueSize(h);
   const u8 = proc.kernel.arena.u8;
@@ -141,7 +155,7 @@ function updateBatch(proc: Process, h: MapHandle, a: MapBatchAttr): number {
   let cp = 0;
   let err = 0;
   for (; cp < max; cp++) {
-    if (!a.keys || a.keys.length < (cp + 1) * ks || !a.values || a.values.length < (cp + 1) * vs) {
+    if (!reaches(a.keys, cp, ks) || !reaches(a.values, cp, vs)) {
       err = -Errno.EFAULT;
       break;
     }
@@ -156,20 +170,18 @@ function updateBatch(proc: Process, h: MapHandle, a: MapBatchAttr): number {
 
 /** generic_map_delete_batch(). */
 function deleteBatch(proc: Process, h: MapHandle, a: MapBatchAttr): number {
-  const elemFlags = a.elemFlags ?? 0;
-  if (badElemFlags(h, elemFlags)) return -Errno.EINVAL;
+  // Bad batch.flags and bad element flags are both EINVAL, so checking
+  // batch.flags first answers the same as Linux's order.
   if (a.flags) return -Errno.EINVAL;
-  if (!validCount(a.count)) return -Errno.EFAULT;
-  const max = a.count;
-  if (max === 0) return 0;
-  a.count = 0;
+  const max = batchCount(h, a);
+  if (max <= 0) return max;
   const ks = h.hdr.keySize;
   const s = proc.kernel.scratch(roundUp8(ks));
   if (s < 0) return s;
   let cp = 0;
   let err = 0;
   for (; cp < max; cp++) {
-    if (!a.keys || a.keys.length < (cp + 1) * ks) {
+    if (!reaches(a.keys, cp, ks)) {
       err = -Errno.EFAULT;
       break;
     }

@@ -87,6 +87,37 @@ export function copyKeyIn(proc: Process, h: MapHandle, key: Buf, off: number): n
   return 0;
 }
 
+/**
+ * copy_to_user() of an element result: `n` bytes from the arena at `off`
+ * into the caller's buffer. 0, or -EFAULT when the buffer is missing or
+ * short (nothing is copied then).
+ */
+export function copyToUser(dst: Buf, u8: Uint8Array, off: number, n: number): number {
+  if (!dst || dst.length < n) return -Errno.EFAULT;
+  copyBytes(dst, 0, u8, off, n);
+  return 0;
+}
+
+/** copy_from_user() of a value: `n` bytes of `src` into the arena at `off`. 0 or -EFAULT, as copyToUser. */
+export function copyFromUser(u8: Uint8Array, off: number, src: Buf, n: number): number {
+  if (!src || src.length < n) return -Errno.EFAULT;
+  copyBytes(u8, off, src, 0, n);
+  return 0;
+}
+
+/**
+ * bpf_map_write_active_inc/dec(): bracket a user-space write so FREEZE sees
+ * it in flight (EBUSY). Every inc is paired with a dec in a `finally`.
+ */
+export function writeActiveInc(h: MapHandle): void {
+  Atomics.add(h.hdr.arena.u32, h.hdr.word(M_WRITE_ACTIVE), 1);
+}
+
+/** See writeActiveInc. */
+export function writeActiveDec(h: MapHandle): void {
+  Atomics.sub(h.hdr.arena.u32, h.hdr.word(M_WRITE_ACTIVE), 1);
+}
+
 function hasSpinLock(h: MapHandle): boolean {
   return h.hdr.spinLockOff >= 0;
 }
@@ -113,14 +144,12 @@ export function mapLookupElem(proc: Process, fd: number, key: Buf, value: Buf, f
     if (err) return err;
     const vOff = s + roundUp8(h.hdr.keySize);
     if (h.ops.sysLookupReadsValue) {
-      if (!value || value.length < vsize) return -Errno.EFAULT;
-      copyBytes(proc.kernel.arena.u8, vOff, value, 0, vsize);
+      err = copyFromUser(proc.kernel.arena.u8, vOff, value, vsize);
+      if (err) return err;
     }
     err = lookupInto(h, s, vOff, vsize, flags);
     if (err) return err;
-    if (!value || value.length < vsize) return -Errno.EFAULT;
-    copyBytes(value, 0, proc.kernel.arena.u8, vOff, vsize);
-    return 0;
+    return copyToUser(value, proc.kernel.arena.u8, vOff, vsize);
   } finally {
     mapPut(proc, h, held);
   }
@@ -167,25 +196,24 @@ export function mapUpdateElem(proc: Process, fd: number, key: Buf, value: Buf, f
   if (typeof h === "number") return h;
   const held = proc.fds.held;
   const fmode = proc.fds.fmode;
-  const wa = h.hdr.word(M_WRITE_ACTIVE);
-  Atomics.add(h.hdr.arena.u32, wa, 1);
+  writeActiveInc(h);
   try {
     if (!(sysPerms(h, fmode) & FMODE_CAN_WRITE)) return -Errno.EPERM;
     if (flags & BPF_F_LOCK && !hasSpinLock(h)) return -Errno.EINVAL;
     const vsize = sysValueSize(h);
     const s = scratchFor(proc, h, vsize);
     if (s < 0) return s;
-    const err = copyKeyIn(proc, h, key, s);
+    let err = copyKeyIn(proc, h, key, s);
     if (err) return err;
     const vOff = s + roundUp8(h.hdr.keySize);
     // A map without values (ring buffer) takes a NULL value, as Linux copies 0 bytes.
     if (vsize > 0) {
-      if (!value || value.length < vsize) return -Errno.EFAULT;
-      copyBytes(proc.kernel.arena.u8, vOff, value, 0, vsize);
+      err = copyFromUser(proc.kernel.arena.u8, vOff, value, vsize);
+      if (err) return err;
     }
     return updateFrom(proc, h, s, vOff, flags >>> 0);
   } finally {
-    Atomics.sub(h.hdr.arena.u32, wa, 1);
+    writeActiveDec(h);
     mapPut(proc, h, held);
   }
 }
@@ -196,8 +224,7 @@ export function mapDeleteElem(proc: Process, fd: number, key: Buf): number {
   if (typeof h === "number") return h;
   const held = proc.fds.held;
   const fmode = proc.fds.fmode;
-  const wa = h.hdr.word(M_WRITE_ACTIVE);
-  Atomics.add(h.hdr.arena.u32, wa, 1);
+  writeActiveInc(h);
   try {
     if (!(sysPerms(h, fmode) & FMODE_CAN_WRITE)) return -Errno.EPERM;
     const s = scratchFor(proc, h, 0);
@@ -206,7 +233,7 @@ export function mapDeleteElem(proc: Process, fd: number, key: Buf): number {
     if (err) return err;
     return h.impl.deleteElem ? h.impl.deleteElem(s, 0) : -Errno.EINVAL;
   } finally {
-    Atomics.sub(h.hdr.arena.u32, wa, 1);
+    writeActiveDec(h);
     mapPut(proc, h, held);
   }
 }
@@ -231,10 +258,7 @@ export function mapGetNextKey(proc: Process, fd: number, key: Buf, nextKey: Buf)
     const nOff = s + roundUp8(h.hdr.keySize);
     const err = h.impl.getNextKey(keyOff, nOff);
     if (err) return err;
-    const ks = h.hdr.keySize;
-    if (!nextKey || nextKey.length < ks) return -Errno.EFAULT;
-    copyBytes(nextKey, 0, proc.kernel.arena.u8, nOff, ks);
-    return 0;
+    return copyToUser(nextKey, proc.kernel.arena.u8, nOff, h.hdr.keySize);
   } finally {
     mapPut(proc, h, held);
   }
@@ -247,8 +271,7 @@ export function mapLookupAndDeleteElem(proc: Process, fd: number, key: Buf, valu
   if (typeof h === "number") return h;
   const held = proc.fds.held;
   const fmode = proc.fds.fmode;
-  const wa = h.hdr.word(M_WRITE_ACTIVE);
-  Atomics.add(h.hdr.arena.u32, wa, 1);
+  writeActiveInc(h);
   try {
     const perms = sysPerms(h, fmode);
     if (!(perms & FMODE_CAN_READ) || !(perms & FMODE_CAN_WRITE)) return -Errno.EPERM;
@@ -262,11 +285,9 @@ export function mapLookupAndDeleteElem(proc: Process, fd: number, key: Buf, valu
     const vOff = s + roundUp8(h.hdr.keySize);
     err = h.impl.sysLookupAndDeleteElem(s, vOff, flags);
     if (err) return err;
-    if (!value || value.length < vsize) return -Errno.EFAULT;
-    copyBytes(value, 0, proc.kernel.arena.u8, vOff, vsize);
-    return 0;
+    return copyToUser(value, proc.kernel.arena.u8, vOff, vsize);
   } finally {
-    Atomics.sub(h.hdr.arena.u32, wa, 1);
+    writeActiveDec(h);
     mapPut(proc, h, held);
   }
 }
