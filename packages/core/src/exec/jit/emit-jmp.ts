@@ -22,6 +22,7 @@ import type { DecodedInsns } from "./decode.js";
 import { FaultCode, L_DEPTH, L_H_A, MAX_CALL_FRAMES, REG_LOCAL, Slot, Ty, callSlot, type EmitEnv } from "./frame.js";
 import { HELPER_MAP_LOOKUP_ELEM, emitArrayLookup } from "./inline-helpers.js";
 import { emitHashLookup } from "./inline-hash.js";
+import { HELPER_MAP_DELETE_ELEM, HELPER_MAP_UPDATE_ELEM } from "./glue.js";
 import { ByteWriter, Op } from "./wasm-writer.js";
 
 const get = (w: ByteWriter, r: number): ByteWriter => w.u8(Op.localGet).u32(REG_LOCAL[r]!);
@@ -126,7 +127,37 @@ export function emitCall(w: ByteWriter, ins: DecodedInsns, i: number, funcIndex:
   if (site?.kind === "hash") emitHashLookup(w, site, env.arenaSize, call);
   else if (site) emitArrayLookup(w, site, env.arenaSize, call);
   else if (id === HELPER_MAP_LOOKUP_ELEM) emitLookup32(w, i, call);
+  else if (id === HELPER_MAP_UPDATE_ELEM || id === HELPER_MAP_DELETE_ELEM) emitUpdate32(w, id, i, call);
   else call();
+}
+
+/**
+ * bpf_map_update_elem / bpf_map_delete_elem: when r1..r4 fit in 32 bits the
+ * glue's update32 takes them as i32; an odd answer means "make the regular
+ * helper call", an even one is the result times two (glue.ts).
+ */
+function emitUpdate32(w: ByteWriter, id: number, i: number, call: () => void): void {
+  const nargs = id === HELPER_MAP_UPDATE_ELEM ? 4 : 2;
+  get(w, 1);
+  for (let r = 2; r <= nargs; r++) get(w, r).u8(Op.i64Or);
+  w.u8(Op.i64Const).s32(32).u8(Op.i64ShrU).u8(Op.i64Eqz);
+  w.u8(Op.if).u8(0x40);
+  w.u8(Op.i32Const).s32(id).u8(Op.i32Const).s32(i).u8(Op.localGet).u32(L_DEPTH);
+  for (let r = 1; r <= 4; r++) {
+    if (r <= nargs) get(w, r).u8(Op.i32WrapI64);
+    else w.u8(Op.i32Const).s32(0);
+  }
+  callSlot(w, Slot.update32, Ty.update32).u8(Op.localTee).u32(L_H_A);
+  w.u8(Op.i32Const).s32(1).u8(Op.i32And);
+  w.u8(Op.if).u8(0x40);
+  call();
+  w.u8(Op.else);
+  w.u8(Op.localGet).u32(L_H_A).u8(Op.i32Const).s32(1).u8(Op.i32ShrS).u8(Op.i64ExtendI32S);
+  set(w, 0);
+  w.u8(Op.end);
+  w.u8(Op.else);
+  call();
+  w.u8(Op.end);
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Per-CPU glue between JIT code and JavaScript: the out-calls (helper,
- * fault, tail call, callx, and map lookups with 32-bit arguments) as wasm functions in a funcref table that every
+ * fault, tail call, callx, and map lookups, updates and deletes with 32-bit
+ * arguments) as wasm functions in a funcref table that every
  * program instance on that CPU imports (see frame.ts for why a table).
  *
  * The glue module (five imports re-exported) is compiled once per thread;
@@ -20,8 +21,12 @@ import { ProgramFault, type CompiledProgram, type CpuContext } from "../engine.j
 import { FaultCode, MAX_CALL_FRAMES, Slot, TABLE_SLOTS, TYPE_BYTES, Ty } from "./frame.js";
 import { ByteWriter, ExternKind, Section } from "./wasm-writer.js";
 import { inArena, type HelperEnv } from "../../helpers/helper-env.js";
-import { mapLookupElem } from "../../helpers/impl/map-helpers.js";
+import { mapDeleteElem, mapLookupElem, mapUpdateElem } from "../../helpers/impl/map-helpers.js";
 import { HELPER_MAP_LOOKUP_ELEM } from "./inline-helpers.js";
+
+/** Helper ids of bpf_map_update_elem and bpf_map_delete_elem. */
+export const HELPER_MAP_UPDATE_ELEM = 2;
+export const HELPER_MAP_DELETE_ELEM = 3;
 
 /** A bpf function as JS sees an export: (r1..r5, depth) -> r0 (signed). */
 export type WasmFn = (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, depth: number) => bigint;
@@ -52,6 +57,7 @@ const SLOTS: [keyof typeof Slot, number][] = [
   ["tailRun", Ty.tailRun],
   ["callx", Ty.callx],
   ["lookup32", Ty.lookup32],
+  ["update32", Ty.update32],
 ];
 
 function compileGlue(): WebAssembly.Module {
@@ -153,6 +159,32 @@ export function cpuGlue(cpu: CpuContext): CpuGlue {
     helperPc = pc;
     return m.impl.lookupElem(key, cpu.cpu);
   };
+  /**
+   * bpf_map_update_elem (id 2) and bpf_map_delete_elem (id 3) with 32-bit
+   * arguments, as lookup32. Returns the helper's result times two (always
+   * even), or 1, "make the regular helper call", whenever that call could
+   * do anything else (helper replaced, no map or no such operation, a key or
+   * value outside the arena), so its errors and faults stay its own.
+   */
+  const update32 = (id: number, pc: number, depth: number, r1: number, r2: number, r3: number, r4: number): number => {
+    const env = cpu.state["helperEnv"] as HelperEnv | undefined;
+    const m = env?.mapAt(r1 >>> 0);
+    if (m === undefined) return 1;
+    const key = r2 >>> 0;
+    if (!inArena(cpu.arena, key, m.view.keySize)) return 1;
+    if (id === HELPER_MAP_UPDATE_ELEM) {
+      if (cpu.helpers[id] !== mapUpdateElem || !m.impl.updateElem) return 1;
+      const value = r3 >>> 0;
+      if (!inArena(cpu.arena, value, m.view.valueSize)) return 1;
+      helperDepth = depth;
+      helperPc = pc;
+      return m.impl.updateElem(key, value, r4 >>> 0, cpu.cpu) * 2;
+    }
+    if (cpu.helpers[id] !== mapDeleteElem || !m.impl.deleteElem) return 1;
+    helperDepth = depth;
+    helperPc = pc;
+    return m.impl.deleteElem(key, cpu.cpu) * 2;
+  };
   const callback: CpuGlue["callback"] = (insnIndex, r1, r2, r3, r4, r5) => {
     const f = glue.current?.[`f${insnIndex}`] as WasmFn | undefined;
     if (typeof f !== "function") throw new ProgramFault(helperPc, `callback target ${insnIndex} is not a subprogram`);
@@ -170,7 +202,7 @@ export function cpuGlue(cpu: CpuContext): CpuGlue {
   };
 
   glueModule ??= compileGlue();
-  const inst = new WebAssembly.Instance(glueModule, { env: { helper, fault, tailPrep, tailRun, callx, lookup32 } });
+  const inst = new WebAssembly.Instance(glueModule, { env: { helper, fault, tailPrep, tailRun, callx, lookup32, update32 } });
   const table = new WebAssembly.Table({ element: "anyfunc", initial: TABLE_SLOTS });
   for (const [name] of SLOTS) table.set(Slot[name], inst.exports[name]);
   const glue: CpuGlue = { table, current: undefined, callback };
