@@ -11,9 +11,8 @@
  * commands on any thread find it), one event ring per CPU (event-ring.ts),
  * one CPU statistics row and one context area per CPU. Programs are loaded
  * with BPF_PROG_LOAD in the machine's own process (`machine.proc`) or any
- * other; hooks refer to them by id. With the JIT, programs loaded or attached
- * through the machine are compiled here once and posted to the CPUs
- * (prog-share.ts); any other is compiled by each CPU on first use.
+ * other; hooks refer to them by id. With the JIT, those loaded or attached through
+ * the machine are compiled here once and posted to the CPUs (prog-share.ts).
  */
 import {
   BpfCmd,
@@ -257,8 +256,8 @@ export class Machine {
   }
 
   /** Resolves when the CPUs hold the JIT modules of every program loaded or attached through the machine. */
-  async programsShared(): Promise<void> {
-    await this.sharer.settled();
+  programsShared(): Promise<void> {
+    return this.sharer.settled();
   }
 
   /** Each CPU worker's own report (threads mode; undefined for a dead CPU, empty in stepped mode). */
