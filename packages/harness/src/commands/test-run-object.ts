@@ -12,10 +12,10 @@
  * magic; everything else stays with the assembly and raw sources.
  */
 import { readFileSync } from "node:fs";
-import { BpfCmd, Kernel, MapType, RingBuffer, setProgEngine, tracePipe, type ProgTestRunAttr } from "@bpfsim/core";
+import { Kernel, MapType, RingBuffer, type ProgTestRunAttr } from "@bpfsim/core";
 import { copyCollectionSpec, loadCollection, objectNameFromPath, openObject } from "@bpfsim/loader";
 import { parseArgs, UsageError, type CommandContext } from "../cli.js";
-import { hexDump } from "./test-run.js";
+import { bytesArg, engineArg, hexDump, intArg, printTracePipe, testRunAndPrint } from "./test-run-common.js";
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 
@@ -36,20 +36,6 @@ export function objectTestRun(ctx: CommandContext): Promise<number> | undefined 
   return runObject(ctx);
 }
 
-function bytesArg(v: string | undefined): Uint8Array | undefined {
-  if (v === undefined) return undefined;
-  if (v.startsWith("@")) return new Uint8Array(readFileSync(v.slice(1)));
-  const hex = v.replace(/^0x/i, "").replace(/[\s:]/g, "");
-  if (!/^([0-9a-f]{2})*$/i.test(hex)) throw new UsageError(`'${v}' is neither hex bytes nor @file`);
-  return Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
-}
-
-function intArg(v: string | true | undefined, what: string, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (v === true || !/^\d+$/.test(v)) throw new UsageError(`${what} wants a number`);
-  return Number(v);
-}
-
 async function runObject(ctx: CommandContext): Promise<number> {
   const args = parseArgs(ctx.argv, ["--prog", "--section", "--data", "--ctx", "--repeat", "--data-size-out", "--engine"]);
   if (args.positionals.length !== 1) throw new UsageError("give exactly one object file");
@@ -68,9 +54,7 @@ async function runObject(ctx: CommandContext): Promise<number> {
   let size = 64 << 20;
   for (const m of Object.values(spec.maps)) if (m.type === MapType.Ringbuf) size += 2 * m.maxEntries + (16 << 10);
   const k = Kernel.create({ ncpus: 1, size: Math.min(Math.ceil(size / 65536) * 65536, 4 * 1024 * 1024 * 1024 - 65536) });
-  const engine = args.options.get("--engine");
-  if (engine === "interpreter" || engine === "jit") setProgEngine(k, engine);
-  else if (engine !== undefined) throw new UsageError("--engine is interpreter or jit");
+  engineArg(k, args.options.get("--engine"));
   const proc = k.createProcess({ comm: "bpfsim" });
   // libbpf lifts RLIMIT_MEMLOCK before it creates maps; so does this loader.
   k.arena.setMemlockLimit(proc.uid, Infinity);
@@ -83,15 +67,7 @@ async function runObject(ctx: CommandContext): Promise<number> {
     const a: ProgTestRunAttr = { progFd: prog.fd, repeat: intArg(args.options.get("--repeat"), "--repeat", 1) };
     if (data) Object.assign(a, { dataIn: data, dataOut: new Uint8Array(Math.max(dataSizeOut, 1)), dataSizeOut });
     if (ctxIn) a.ctxIn = ctxIn;
-    const r = proc.bpf(BpfCmd.ProgTestRun, a);
-    if (r < 0 && r !== -28) throw new Error(`BPF_PROG_TEST_RUN failed: errno ${-r}`);
-    const avg = (a.repeat ?? 1) > 1 ? " (average)" : "";
-    ctx.out(`Return value: ${a.retval ?? 0}, duration${avg}: ${a.duration ?? 0}ns`);
-    if (a.dataOut) {
-      const n = Math.min(a.dataSizeOut ?? 0, dataSizeOut);
-      ctx.out(`Data out (${a.dataSizeOut ?? 0} bytes${r === -28 ? `, ${n} shown: ENOSPC` : ""}):`);
-      for (const l of hexDump(a.dataOut.subarray(0, n))) ctx.out(l);
-    }
+    testRunAndPrint(ctx, proc, a, dataSizeOut);
     for (const [mapName, m] of Object.entries(col.maps)) {
       if (m.spec.type !== MapType.Ringbuf) continue;
       const recs: string[] = [];
@@ -103,11 +79,7 @@ async function runObject(ctx: CommandContext): Promise<number> {
         for (const l of recs) ctx.out(l);
       }
     }
-    const trace = tracePipe(k).drain();
-    if (trace) {
-      ctx.out("Trace pipe:");
-      for (const l of trace.trimEnd().split("\n")) ctx.out(l);
-    }
+    printTracePipe(ctx, k);
     col.close();
     return 0;
   } finally {

@@ -11,10 +11,13 @@
  * sources (ELF objects) add themselves with `registerProgramSource`.
  */
 import { readFileSync } from "node:fs";
-import { BpfCmd, Kernel, progTypes, setProgEngine, tracePipe, type ProgTestRunAttr } from "@bpfsim/core";
+import { BpfCmd, Kernel, progTypes, type ProgTestRunAttr } from "@bpfsim/core";
 import { assemble } from "@bpfsim/loader";
 import { parseArgs, UsageError, type Command } from "../cli.js";
+import { bytesArg, engineArg, intArg, printTracePipe, testRunAndPrint } from "./test-run-common.js";
 import { objectTestRun } from "./test-run-object.js";
+
+export { hexDump } from "./test-run-common.js";
 
 /** A program ready to load. */
 export interface LoadableProgram {
@@ -65,30 +68,6 @@ export function progTypeByName(s: string): number {
   return t.progType;
 }
 
-/** `<hex>` or `@file`. */
-function bytesArg(v: string | undefined): Uint8Array | undefined {
-  if (v === undefined) return undefined;
-  if (v.startsWith("@")) return new Uint8Array(readFileSync(v.slice(1)));
-  const hex = v.replace(/^0x/i, "").replace(/[\s:]/g, "");
-  if (!/^([0-9a-f]{2})*$/i.test(hex)) throw new UsageError(`'${v}' is neither hex bytes nor @file`);
-  return Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
-}
-
-function intArg(v: string | true | undefined, what: string, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (v === true || !/^\d+$/.test(v)) throw new UsageError(`${what} wants a number`);
-  return Number(v);
-}
-
-/** Hex dump, 16 bytes a line, as bpftool prints data_out. */
-export function hexDump(b: Uint8Array): string[] {
-  const lines: string[] = [];
-  for (let i = 0; i < b.length; i += 16) {
-    lines.push(Array.from(b.subarray(i, i + 16), (x) => x.toString(16).padStart(2, "0")).join(" "));
-  }
-  return lines;
-}
-
 export const testRunCommand: Command = {
   name: "test-run",
   summary: "run a program once with BPF_PROG_TEST_RUN (like bpftool prog run)",
@@ -121,9 +100,7 @@ export const testRunCommand: Command = {
     const cpuOpt = args.options.get("--cpu");
     const cpu = intArg(cpuOpt, "--cpu", 0);
     const k = Kernel.create({ ncpus: Math.max(cpu + 1, 1), size: 64 << 20 });
-    const engine = args.options.get("--engine");
-    if (engine === "interpreter" || engine === "jit") setProgEngine(k, engine);
-    else if (engine !== undefined) throw new UsageError("--engine is interpreter or jit");
+    engineArg(k, args.options.get("--engine"));
     const proc = k.createProcess({ comm: "bpfsim" });
     const logBuf = new Uint8Array(1 << 20);
     const fd = proc.bpf(BpfCmd.ProgLoad, {
@@ -142,25 +119,8 @@ export const testRunCommand: Command = {
     if (ctxIn) a.ctxIn = ctxIn;
     if (ctxSizeOut) a.ctxOut = new Uint8Array(ctxSizeOut);
     if (cpuOpt !== undefined) Object.assign(a, { cpu, flags: 1 });
-    const r = proc.bpf(BpfCmd.ProgTestRun, a);
-    if (r < 0 && r !== -28) throw new Error(`BPF_PROG_TEST_RUN failed: errno ${-r}`);
-    const avg = (a.repeat ?? 1) > 1 ? " (average)" : "";
-    ctx.out(`Return value: ${a.retval ?? 0}, duration${avg}: ${a.duration ?? 0}ns`);
-    if (a.dataOut) {
-      const n = Math.min(a.dataSizeOut ?? 0, dataSizeOut);
-      ctx.out(`Data out (${a.dataSizeOut ?? 0} bytes${r === -28 ? `, ${n} shown: ENOSPC` : ""}):`);
-      for (const l of hexDump(a.dataOut.subarray(0, n))) ctx.out(l);
-    }
-    if (a.ctxOut && (r === 0 || r === -28)) {
-      ctx.out(`Context out (${a.ctxSizeOut ?? 0} bytes):`);
-      for (const l of hexDump(a.ctxOut.subarray(0, Math.min(a.ctxSizeOut ?? 0, ctxSizeOut)))) ctx.out(l);
-    }
-    // What bpf_trace_printk wrote, as `bpftool prog tracelog` would show it.
-    const trace = tracePipe(k).drain();
-    if (trace) {
-      ctx.out("Trace pipe:");
-      for (const l of trace.trimEnd().split("\n")) ctx.out(l);
-    }
+    testRunAndPrint(ctx, proc, a, dataSizeOut, ctxSizeOut);
+    printTracePipe(ctx, k);
     proc.exit();
     return 0;
   },
