@@ -6,8 +6,8 @@ const h = category("helpers");
 const r = category("references");
 const p = category("privilege");
 const K = { progType: KPROBE };
-/** Callbacks need BTF func_info, which the raw kernel harness cannot supply. */
-const FI = { progType: KPROBE, funcInfo: true, noKernel: "callbacks need BTF func_info; the kernel harness loads raw instructions" };
+/** Callbacks need BTF func_info: the kernel harness then describes every subprogram as a static function. */
+const FI = { progType: KPROBE, funcInfo: true };
 const RB = { maps: [RINGBUF] };
 const LOCK_MAP = { type: 2, key: 4, value: 16, max: 1, spinLockOff: 0 };
 const LOCK = { maps: [LOCK_MAP], progType: 3 };
@@ -65,8 +65,8 @@ export const callCases = [
   h.bad("bpf_loop callback reads r3", "R3 !read_ok", loopCall([a.movr(0, 3), a.exit()]), FI),
   h.ok("for_each_map_elem callback reads key and value", forEach([a.ldx("w", 0, 2, 0), a.ldx("dw", 0, 3, 0), a.mov(0, 0), a.exit()]), FE),
   h.bad("for_each_map_elem callback past the value", "invalid access to map value, value_size=8 off=8 size=8", forEach([a.ldx("dw", 0, 3, 8), a.mov(0, 0), a.exit()]), FE),
-  h.bad("for_each_map_elem callback writes the key", "R2 cannot write into map_key", forEach([a.st("w", 2, 0, 1), a.mov(0, 0), a.exit()]), FE),
-  h.bad("for_each_map_elem callback returns a pointer", "At callback return the register R0", forEach([a.movr(0, 3), a.exit()]), FE),
+  h.bad("for_each_map_elem callback writes the key", "write to change key R2 not allowed", forEach([a.st("w", 2, 0, 1), a.mov(0, 0), a.exit()]), FE),
+  h.bad("for_each_map_elem callback returns a pointer", "R0 not a scalar value", forEach([a.movr(0, 3), a.exit()]), FE),
   h.bad("callee returns its stack pointer", "cannot return stack pointer to the caller", [
     a.callLocal(2), a.mov(0, 0), a.exit(), a.st("dw", 10, -8, 0), a.movr(0, 10), a.add(0, -8), a.exit(),
   ]),

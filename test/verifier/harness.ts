@@ -116,10 +116,14 @@ export function runKernel(c: Case, logLevel = 1, logSize?: number): KernelVerdic
   const out = execFileSync(bin, [String(c.progType ?? 1), String(logLevel), flags, maps, hex(c.insns)], {
     encoding: "utf8",
     maxBuffer: 16 << 20,
-    env: logSize === undefined ? process.env : { ...process.env, KERNEL_LOAD_LOG_SIZE: String(logSize) },
+    env: {
+      ...process.env,
+      ...(logSize === undefined ? {} : { KERNEL_LOAD_LOG_SIZE: String(logSize) }),
+      ...(c.funcInfo ? { KERNEL_LOAD_FUNC_INFO: "1" } : {}),
+    },
   });
   const nl = out.indexOf("\n");
   const head = out.slice(0, nl);
-  if (head.startsWith("MAPERR")) throw new Error(`${c.name}: kernel refused the map: ${head}`);
+  if (head.startsWith("MAPERR") || head.startsWith("BTFERR")) throw new Error(`${c.name}: kernel refused the map or BTF: ${head}`);
   return { ok: head === "OK", errno: head === "OK" ? 0 : Number(head.split(" ")[1]), log: out.slice(nl + 1) };
 }

@@ -47,6 +47,58 @@ static int load_lock_btf(void) {
   return (int)sys_bpf(BPF_BTF_LOAD, &a);
 }
 
+/*
+ * KERNEL_LOAD_FUNC_INFO=1: BTF func_info for every subprogram (static
+ * functions `f0`, `f1`, ... of type `int (void)`), which Linux requires for
+ * callbacks. Fills the attr's prog_btf_fd and func_info.
+ */
+static unsigned func_info[2 * 64];
+
+static int load_func_btf(const struct bpf_insn *insns, size_t cnt, unsigned *nfuncs) {
+  unsigned starts[64], n = 1;
+  starts[0] = 0;
+  for (size_t i = 0; i < cnt && n < 64; i++) {
+    int is_call = insns[i].code == (BPF_JMP | BPF_CALL) && insns[i].src_reg == 1;
+    int is_func = insns[i].code == (BPF_LD | BPF_IMM | BPF_DW) && insns[i].src_reg == 4;
+    if (!is_call && !is_func) continue;
+    long t = (long)i + insns[i].imm + 1;
+    int seen = 0;
+    for (unsigned k = 0; k < n; k++) seen |= starts[k] == (unsigned)t;
+    if (!seen && t > 0 && (size_t)t < cnt) starts[n++] = (unsigned)t;
+  }
+  for (unsigned a = 0; a < n; a++) /* sort */
+    for (unsigned b = a + 1; b < n; b++)
+      if (starts[b] < starts[a]) { unsigned x = starts[a]; starts[a] = starts[b]; starts[b] = x; }
+  /* strings: "\0int\0f0\0f1..." ; types: 1 int, 2 proto int(void), 3.. FUNC fK */
+  static char strs[1024];
+  size_t sl = 1;
+  strs[0] = 0;
+  memcpy(strs + sl, "int", 4);
+  sl += 4;
+  static unsigned types[4 + 3 + 3 * 64];
+  size_t tl = 0;
+  types[tl++] = 1; types[tl++] = 1u << 24; types[tl++] = 4; types[tl++] = (1u << 24) | 32;
+  types[tl++] = 0; types[tl++] = 13u << 24; types[tl++] = 1; /* FUNC_PROTO, 0 params, returns int */
+  for (unsigned k = 0; k < n; k++) {
+    unsigned name = (unsigned)sl;
+    sl += (size_t)sprintf(strs + sl, "f%u", k) + 1;
+    types[tl++] = name; types[tl++] = 12u << 24; types[tl++] = 2; /* FUNC, static linkage */
+    func_info[2 * k] = starts[k];
+    func_info[2 * k + 1] = 3 + k;
+  }
+  static unsigned char blob[4096];
+  unsigned hdr[6] = {0x0001eb9f, 24, 0, (unsigned)(tl * 4), (unsigned)(tl * 4), (unsigned)sl};
+  memcpy(blob, hdr, sizeof(hdr));
+  memcpy(blob + 24, types, tl * 4);
+  memcpy(blob + 24 + tl * 4, strs, sl);
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.btf = (unsigned long)blob;
+  a.btf_size = (unsigned)(24 + tl * 4 + sl);
+  *nfuncs = n;
+  return (int)sys_bpf(BPF_BTF_LOAD, &a);
+}
+
 static int hexval(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -123,6 +175,18 @@ int main(int argc, char **argv) {
   const char *ls = getenv("KERNEL_LOAD_LOG_SIZE");
   if (ls && a.log_level) a.log_size = (unsigned)atoi(ls);
   a.prog_flags = (unsigned)atoi(argv[3]);
+  if (getenv("KERNEL_LOAD_FUNC_INFO")) {
+    unsigned nf = 0;
+    int btf = load_func_btf(insns, cnt, &nf);
+    if (btf < 0) {
+      printf("BTFERR %d\n", errno);
+      return 0;
+    }
+    a.prog_btf_fd = (unsigned)btf;
+    a.func_info = (unsigned long)func_info;
+    a.func_info_rec_size = 8;
+    a.func_info_cnt = nf;
+  }
   int fd = (int)sys_bpf(BPF_PROG_LOAD, &a);
   if (fd < 0) printf("ERR %d\n", errno);
   else printf("OK\n");

@@ -327,9 +327,9 @@ export function popFrame(ctx: Vctx): number {
   st.frames.pop();
   const caller = curFrame(st);
   if (callee.inCallback) {
-    if (r0.type !== T.Scalar || r0.smin < 0n || r0.smax > 1n) {
-      const rng = r0.type === T.Scalar ? `smin=${r0.smin} smax=${r0.smax}` : `(${typeName(r0.type)})`;
-      ctx.fail("EINVAL", `At callback return the register R0 has ${rng} should have been in [0, 1]`);
+    if (r0.type !== T.Scalar) ctx.fail("EACCES", "R0 not a scalar value");
+    if (r0.smin < 0n || r0.smax > 1n) {
+      ctx.fail("EINVAL", `At callback return the register R0 has smin=${r0.smin} smax=${r0.smax} should have been in [0, 1]`);
     }
     caller.regs[0] = unknownScalar();
   } else caller.regs[0] = r0;

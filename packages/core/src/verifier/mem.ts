@@ -134,7 +134,7 @@ export function checkMemAccess(
   };
   switch (reg.type) {
     case T.MapKey:
-      if (write) ctx.fail("EACCES", `R${regno} cannot write into map_key`);
+      if (write) ctx.fail("EACCES", `write to change key R${regno} not allowed`);
       checkRegion(ctx, regno, reg, off, size, reg.map!.keySize, false);
       result = unknownScalar();
       kinds("map_key");

@@ -128,7 +128,8 @@ function stateStr(ctx: Vctx, all: boolean): string {
   const st = ctx.cur;
   const f = curFrame(st);
   const prefix = st.frames.length > 1 ? `frame${f.frameno}: ` : "";
-  if (all) return prefix + frameStr(f);
+  const cb = f.inCallback ? " cb" : "";
+  if (all) return prefix + frameStr(f) + cb;
   const regs = [...ctx.scratched].sort((a, b) => a - b);
   const s = frameStr(f, regs, false);
   const slots = [...ctx.scratchedSlots].sort((a, b) => a - b).map((spi) => {
@@ -136,7 +137,7 @@ function stateStr(ctx: Vctx, all: boolean): string {
     return frameStr(tmp, [], true);
   }).filter((x) => x);
   const refs = st.refs.length ? `refs=${st.refs.map((x) => x.id).join(",")}` : "";
-  return prefix + [s, ...slots, refs].filter((x) => x).join(" ");
+  return prefix + [s, ...slots, refs].filter((x) => x).join(" ") + (s || slots.length || refs ? cb : "");
 }
 
 /** After an instruction: the kernel's "; R0=..." comment on the same line. */
@@ -286,8 +287,16 @@ function checkJmp(ctx: Vctx, insn: Insn, idx: number): number {
     }
     const { callback, cbArgs } = checkHelperCall(ctx, insn);
     if (callback !== undefined) {
+      // Like Linux, the callback is explored as a pending branch; the caller goes on first with
+      // the helper's return value (the callback may run zero times).
+      const caller = ctx.cur;
+      const cb = copyState(caller);
+      cb.parent = caller.parent;
+      ctx.cur = cb;
       pushFrame(ctx, callback, idx, cbArgs);
-      return callback;
+      ctx.cur = caller;
+      pushBranch(ctx, cb, callback);
+      ctx.allScratched = false;
     }
     return idx + 1;
   }
