@@ -1,6 +1,7 @@
 // `pnpm bench progs [--json] [--reps N] [--case PROG] [--slow-verify] [--linux-live]`: the shared bench
 // programs (../shared/bench/progs) loaded from their objects with
-// loadCollection, prefilled as the kernel driver does, and run with
+// loadCollection, prefilled as the kernel driver does (the harness's
+// prefillBenchMaps, shared with the tests), and run with
 // BPF_PROG_TEST_RUN on the driver's 64-byte packet, on every registered
 // engine. Figures: ns per run from test_run's own duration (repeat N),
 // beside Linux's jit_kern_ns median from the recorded baseline
@@ -75,51 +76,6 @@ function linuxLive() {
   }
 }
 
-function packet() {
-  const pkt = new Uint8Array(64);
-  pkt.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
-  const ip = pkt.subarray(14, 34);
-  ip.set([0x45, 0, 0, 50, 0x12, 0x34, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 1, 2, 3]);
-  let sum = 0;
-  for (let i = 0; i < 20; i += 2) sum += (ip[i] << 8) | ip[i + 1];
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  sum = ~sum & 0xffff;
-  ip[10] = sum >> 8;
-  ip[11] = sum & 0xff;
-  pkt.subarray(34).set([12345 >> 8, 12345 & 0xff, 4242 >> 8, 4242 & 0xff, 0, 30]);
-  for (let i = 8; i < 30; i++) pkt[34 + i] = 97 + i;
-  return pkt;
-}
-
-/** setup_hash and setup_lpm of the kernel driver. */
-function prefill(p, col) {
-  if (col.maps.hmap) {
-    for (let k = 0; k < 1024; k++) {
-      const v = new Uint8Array(8);
-      new DataView(v.buffer).setBigUint64(0, BigInt(k), true);
-      p.mapUpdate(col.maps.hmap.fd, new Uint8Array(new Uint32Array([k]).buffer), v, 0);
-    }
-  }
-  if (col.maps.routes) {
-    const add = (a, plen, nh) => {
-      const k = new Uint8Array(8);
-      new DataView(k.buffer).setUint32(0, plen, true);
-      k.set(a.split(".").map(Number), 4);
-      p.mapUpdate(col.maps.routes.fd, k, new Uint8Array(new Uint32Array([nh]).buffer), 0);
-    };
-    add("0.0.0.0", 0, 1);
-    add("10.0.0.0", 8, 2);
-    add("10.1.0.0", 16, 3);
-    add("10.1.2.0", 24, 4);
-    add("10.1.2.3", 32, 5);
-    add("192.168.0.0", 16, 6);
-    for (let i = 0; i < 256; i++) {
-      add(`172.16.${i}.0`, 24, 100 + i);
-      add(`10.${i}.0.0`, 20, 400 + i);
-    }
-  }
-}
-
 function runCase(core, loader, harness, c, engine, reps) {
   const k = core.Kernel.create({ ncpus: 2, size: 256 << 20 });
   core.setProgEngine(k, engine);
@@ -130,14 +86,14 @@ function runCase(core, loader, harness, c, engine, reps) {
   for (const n of Object.keys(spec.programs)) if (n !== c.prog) delete spec.programs[n];
   for (const m of Object.values(spec.maps)) if (m.type === core.MapType.Ringbuf) m.maxEntries = 64 << 20;
   const col = loader.loadCollection(p, spec);
-  prefill(p, col);
+  harness.prefillBenchMaps(p, col);
   let consumed = 0;
   let reader;
   if (c.ring) reader = new core.RingBuffer(p, col.maps.rb.fd, () => void consumed++);
   if (c.perf) reader = new harness.PerfBuffer(p, col.maps.events.fd, { pageCnt: 4096, onSample: () => void consumed++ });
   const drain = () => reader?.consume();
   const run = (repeat) => {
-    const a = { progFd: col.programs[c.prog].fd, dataIn: packet(), repeat };
+    const a = { progFd: col.programs[c.prog].fd, dataIn: harness.benchPacket(), repeat };
     const r = p.bpf(core.BpfCmd.ProgTestRun, a);
     if (r !== 0) throw new Error(`${c.prog}: BPF_PROG_TEST_RUN errno ${-r}`);
     drain();

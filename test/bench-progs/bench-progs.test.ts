@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BpfCmd, Kernel, MapType, RingBuffer, progVerifier, setProgEngine, setProgVerifier, type Process } from "@bpfsim/core";
 import { copyCollectionSpec, loadCollection, objectNameFromPath, openObject } from "@bpfsim/loader";
-import { benchPacket, prefillBenchMaps } from "./bench-setup.js";
+import { benchPacket, prefillBenchMaps } from "@bpfsim/harness";
 
 const progsDir = fileURLToPath(new URL("../../../shared/bench/progs/", import.meta.url));
 const RING_BYTES = 1 << 16;

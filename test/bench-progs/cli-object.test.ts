@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { main } from "../../packages/harness/src/cli.js";
-import { benchPacket } from "./bench-setup.js";
+import { benchPacket } from "@bpfsim/harness";
 
 const progsDir = fileURLToPath(new URL("../../../shared/bench/progs/", import.meta.url));
 const have = existsSync(`${progsDir}ringbuf_output.bpf.o`);

@@ -37,7 +37,8 @@ export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 const IMIX = [64, 64, 64, 64, 64, 64, 64, 576, 576, 576, 576, 1514] as const;
 
-function ipv4Checksum(b: Uint8Array, off: number): number {
+/** The IPv4 header checksum of the 20-byte header at `off` (its checksum field zero). */
+export function ipv4Checksum(b: Uint8Array, off: number): number {
   let s = 0;
   for (let i = 0; i < 20; i += 2) s += (b[off + i]! << 8) | b[off + i + 1]!;
   while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);

@@ -1,10 +1,14 @@
 /**
  * What the kernel benchmark driver does before it times a bench program:
- * the test packet and the map prefill, for bpfsim. Shared by the end-to-end
- * test and the program benchmark.
+ * the test packet and the map prefill. The program benchmark (bench/) and
+ * the end-to-end tests (test/bench-progs) both set up this way, so their
+ * figures and Linux's are for the same input and map contents.
+ *
+ * Context: user space (syscalls from any thread).
  */
 import { BPF_ANY, type Process } from "@bpfsim/core";
 import type { Collection } from "@bpfsim/loader";
+import { ipv4Checksum } from "./packets.js";
 
 /** The driver's 64-byte Ethernet/IPv4/UDP frame, 10.0.0.1:12345 -> 10.1.2.3:4242. */
 export function benchPacket(): Uint8Array {
@@ -12,10 +16,7 @@ export function benchPacket(): Uint8Array {
   pkt.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
   const ip = pkt.subarray(14, 34);
   ip.set([0x45, 0, 0, 50, 0x12, 0x34, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 1, 2, 3]);
-  let sum = 0;
-  for (let i = 0; i < 20; i += 2) sum += (ip[i]! << 8) | ip[i + 1]!;
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  sum = ~sum & 0xffff;
+  const sum = ipv4Checksum(ip, 0);
   ip[10] = sum >> 8;
   ip[11] = sum & 0xff;
   const udp = pkt.subarray(34);
@@ -24,27 +25,24 @@ export function benchPacket(): Uint8Array {
   return pkt;
 }
 
-function update(p: Process, fd: number, key: Uint8Array, value: Uint8Array): void {
-  p.mapUpdate(fd, key, value, BPF_ANY);
-}
-
-/** setup_hash and setup_lpm of the driver, for whichever of their maps the collection has. */
+/** setup_hash and setup_lpm of the driver, for whichever of their maps (hmap, routes) the collection has. */
 export function prefillBenchMaps(p: Process, col: Collection): void {
   const hmap = col.maps["hmap"];
   if (hmap) {
     for (let k = 0; k < 1024; k++) {
       const v = new Uint8Array(8);
       new DataView(v.buffer).setBigUint64(0, BigInt(k), true);
-      update(p, hmap.fd, new Uint8Array(new Uint32Array([k]).buffer), v);
+      p.mapUpdate(hmap.fd, new Uint8Array(new Uint32Array([k]).buffer), v, BPF_ANY);
     }
   }
   const routes = col.maps["routes"];
   if (routes) {
+    // LPM keys: u32 prefix length, then the IPv4 address in network order.
     const add = (a: string, plen: number, nh: number) => {
       const k = new Uint8Array(8);
       new DataView(k.buffer).setUint32(0, plen, true);
       k.set(a.split(".").map(Number), 4);
-      update(p, routes.fd, k, new Uint8Array(new Uint32Array([nh]).buffer));
+      p.mapUpdate(routes.fd, k, new Uint8Array(new Uint32Array([nh]).buffer), BPF_ANY);
     };
     add("0.0.0.0", 0, 1);
     add("10.0.0.0", 8, 2);
