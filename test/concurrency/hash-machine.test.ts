@@ -13,33 +13,27 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { EventKind, MapType, type Process } from "@bpfsim/core";
 import { assemble } from "@bpfsim/loader";
-import { createMachine } from "@bpfsim/harness";
-import { arrayU64, FRAME64, loadXdp, percpuU64, skipNote, threadsUnavailable } from "../machine/helpers.js";
+import {
+  arrayU64, asmLookup, asmUpdate, FRAME64, loadXdp, percpuU64, skipNote, threadsUnavailable, withMachine,
+} from "../machine/helpers.js";
 
 const LRU_MAX = 16;
 
 function prog(hashFd: number, pcFd: number, lruFd: number, errFd: number): Uint8Array {
-  const lookup = (fd: number, keyOff: number) => `lddw %r1, map_fd ${fd}\nmov %r2, %r10\nadd %r2, ${keyOff}\ncall 1`;
   return assemble(`
 stw [%r10-4], 0
-${lookup(hashFd, -4)}
+${asmLookup(hashFd, -4)}
 jne %r0, 0, add
 stdw [%r10-16], 1
-lddw %r1, map_fd ${hashFd}
-mov %r2, %r10
-add %r2, -4
-mov %r3, %r10
-add %r3, -16
-mov %r4, 1
-call 2
+${asmUpdate(hashFd, -4, -16, 1)}
 jeq %r0, 0, percpu
-${lookup(hashFd, -4)}
+${asmLookup(hashFd, -4)}
 jeq %r0, 0, fail
 add:
 mov %r1, 1
 lock add [%r0+0], %r1
 percpu:
-${lookup(pcFd, -4)}
+${asmLookup(pcFd, -4)}
 jeq %r0, 0, fail
 ldxdw %r1, [%r0+0]
 add %r1, 1
@@ -48,16 +42,10 @@ call 7
 and %r0, 63
 stxw [%r10-8], %r0
 stdw [%r10-24], 7
-lddw %r1, map_fd ${lruFd}
-mov %r2, %r10
-add %r2, -8
-mov %r3, %r10
-add %r3, -24
-mov %r4, 0
-call 2
+${asmUpdate(lruFd, -8, -24, 0)}
 jeq %r0, 0, out
 fail:
-${lookup(errFd, -4)}
+${asmLookup(errFd, -4)}
 jeq %r0, 0, out
 mov %r1, 1
 lock add [%r0+0], %r1
@@ -74,8 +62,7 @@ function keysOf(p: Process, fd: number): number {
 }
 
 async function run(mode: "threads" | "stepped", cpus: number, seed: number, plan: { cpu: number; repeat: number }[]) {
-  const m = await createMachine({ cpus, mode, seed, arenaSize: 16 << 20, ringSlots: 64, slotBytes: 128 });
-  try {
+  await withMachine({ cpus, mode, seed }, async (m) => {
     const p = m.proc;
     const hashFd = p.mapCreate({ mapType: MapType.Hash, keySize: 4, valueSize: 8, maxEntries: 4 });
     const pcFd = p.mapCreate({ mapType: MapType.PercpuHash, keySize: 4, valueSize: 8, maxEntries: 4 });
@@ -97,9 +84,7 @@ async function run(mode: "threads" | "stepped", cpus: number, seed: number, plan
     expect(percpuU64(p, pcFd, cpus)).toEqual(sent.map(BigInt));
     expect(keysOf(p, lruFd)).toBeLessThanOrEqual(LRU_MAX);
     expect(keysOf(p, hashFd)).toBe(total === 0 ? 0 : 1);
-  } finally {
-    await m.shutdown();
-  }
+  });
 }
 
 const plan = fc.array(fc.record({ cpu: fc.nat(7), repeat: fc.integer({ min: 1, max: 40 }) }), { minLength: 1, maxLength: 40 });

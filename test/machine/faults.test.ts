@@ -10,16 +10,16 @@
 import { describe, expect, it } from "vitest";
 import { assemble } from "@bpfsim/loader";
 import { BpfError, Errno, EventKind, MapType, ProgType } from "@bpfsim/core";
-import { createMachine } from "@bpfsim/harness";
-import { arrayU64, counterMaps, counterProg, FRAME64, loadXdp, percpuU64, skipNote, threadsUnavailable } from "./helpers.js";
+import {
+  arrayU64, asmLookup, counterMaps, counterProg, FRAME64, loadXdp, percpuU64, skipNote, threadsUnavailable, withMachine,
+} from "./helpers.js";
 
 const unavailable = threadsUnavailable();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(skipNote(unavailable, "CPU fault and churn tests"))("threads under faults and churn", () => {
   it("killing a CPU surfaces an error; the others and the maps carry on", async () => {
-    const m = await createMachine({ cpus: 3, mode: "threads", arenaSize: 16 << 20, ringSlots: 64, slotBytes: 128 });
-    try {
+    await withMachine({ cpus: 3, mode: "threads" }, async (m) => {
       const deaths: [number, BpfError][] = [];
       m.onCpuDeath((cpu, e) => deaths.push([cpu, e]));
       const { pcFd, shFd } = counterMaps(m.proc);
@@ -53,14 +53,11 @@ describe.skipIf(skipNote(unavailable, "CPU fault and churn tests"))("threads und
       // Maps are still usable from user space.
       m.proc.mapUpdate(shFd, new Uint8Array(4), new Uint8Array(8));
       expect(arrayU64(m.proc, shFd)).toBe(0n);
-    } finally {
-      await m.shutdown();
-    }
+    });
   });
 
   it("attach/detach during traffic: every run belongs to an attached program", async () => {
-    const m = await createMachine({ cpus: 2, mode: "threads", arenaSize: 16 << 20, ringSlots: 64, slotBytes: 128 });
-    try {
+    await withMachine({ cpus: 2, mode: "threads" }, async (m) => {
       const p = m.proc;
       const counters = [0, 1].map(() => p.mapCreate({ mapType: MapType.Array, keySize: 4, valueSize: 8, maxEntries: 1 }));
       // Each program counts its own runs atomically and says "next" (TCX_NEXT), so all attached run.
@@ -69,10 +66,7 @@ describe.skipIf(skipNote(unavailable, "CPU fault and churn tests"))("threads und
           progType: ProgType.SchedCls,
           insns: assemble(`
 stw [%r10-4], 0
-lddw %r1, map_fd ${fd}
-mov %r2, %r10
-add %r2, -4
-call 1
+${asmLookup(fd)}
 jeq %r0, 0, out
 mov %r1, 1
 lock add [%r0+0], %r1
@@ -118,8 +112,6 @@ exit
       for (let c2 = 0; c2 < 2; c2++) await m.send(c2, [{ hookId, kind: EventKind.Packet, repeat: 100, data: FRAME64 }]);
       await m.drain();
       expect(counters.map((fd) => arrayU64(p, fd))).toEqual(runs);
-    } finally {
-      await m.shutdown();
-    }
+    });
   });
 });

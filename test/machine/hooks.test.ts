@@ -7,15 +7,14 @@
 import { describe, expect, it } from "vitest";
 import { assemble } from "@bpfsim/loader";
 import { AttachType, BpfCmd, Errno, EventKind, MapType, ProgType, HC_BYTES_KEPT, HC_TRUNCATED } from "@bpfsim/core";
-import { callEvent, createMachine, rawTracepointEvent, timerTicks, tracepointEvent } from "@bpfsim/harness";
-import { arrayU64, FRAME64, loadXdp, percpuU64, skipNote, threadsUnavailable } from "./helpers.js";
+import { callEvent, rawTracepointEvent, timerTicks, tracepointEvent } from "@bpfsim/harness";
+import { arrayU64, asmLookup, FRAME64, loadXdp, percpuU64, skipNote, threadsUnavailable, withMachine } from "./helpers.js";
 
 const ret = (v: number) => assemble(`mov %r0, ${v}\nexit`);
 
 describe("links through bpf()", () => {
   it("XDP: one program per interface, EBUSY for the second; LINK_DETACH; wrong type EINVAL", async () => {
-    const m = await createMachine({ cpus: 1, mode: "stepped", arenaSize: 16 << 20, ringSlots: 16, slotBytes: 128 });
-    try {
+    await withMachine({ cpus: 1, mode: "stepped", ringSlots: 16 }, async (m) => {
       const p = m.proc;
       const xdp = loadXdp(m, ret(1));
       const l1 = p.bpf(BpfCmd.LinkCreate, { progFd: xdp, targetIfindex: 2, attachType: AttachType.Xdp });
@@ -38,14 +37,11 @@ describe("links through bpf()", () => {
       expect(l2).toBeGreaterThan(0);
       p.close(l1);
       p.close(l2);
-    } finally {
-      await m.shutdown();
-    }
+    });
   });
 
   it("tcx: programs run in attach order until one returns a verdict; PROG_ATTACH/DETACH", async () => {
-    const m = await createMachine({ cpus: 1, mode: "stepped", arenaSize: 16 << 20, ringSlots: 16, slotBytes: 128 });
-    try {
+    await withMachine({ cpus: 1, mode: "stepped", ringSlots: 16 }, async (m) => {
       const p = m.proc;
       const next = m.loadProgram({ progType: ProgType.SchedCls, insns: ret(-1) }); // TCX_NEXT
       const shot = m.loadProgram({ progType: ProgType.SchedCls, insns: ret(2) }); // TC_ACT_SHOT
@@ -66,14 +62,11 @@ describe("links through bpf()", () => {
       expect(p.bpf(BpfCmd.ProgDetach, { targetIfindex: 2, attachBpfFd: shot, attachType: AttachType.TcxIngress })).toBe(-Errno.ENOENT);
       await send(1);
       expect(m.counters(hook).actions[1]).toBe(3n);
-    } finally {
-      await m.shutdown();
-    }
+    });
   });
 
   it("socket filter: the return value is the bytes kept", async () => {
-    const m = await createMachine({ cpus: 1, mode: "stepped", arenaSize: 16 << 20, ringSlots: 16, slotBytes: 256 });
-    try {
+    await withMachine({ cpus: 1, mode: "stepped", ringSlots: 16, slotBytes: 256 }, async (m) => {
       const f = m.loadProgram({ progType: ProgType.SocketFilter, insns: ret(20) });
       m.attach(f, { type: "socket", socket: 7 });
       const hook = m.hookId({ type: "socket", socket: 7 });
@@ -85,14 +78,11 @@ describe("links through bpf()", () => {
       const row = m.counters(hook).perCpu[0]!;
       expect(row[HC_BYTES_KEPT]).toBe(30n); // 20 of 100, all 10 of 10
       expect(row[HC_TRUNCATED]).toBe(1n);
-    } finally {
-      await m.shutdown();
-    }
+    });
   });
 
   it("kprobe programs read their arguments from pt_regs; raw tracepoints attach by name", async () => {
-    const m = await createMachine({ cpus: 2, mode: "stepped", arenaSize: 16 << 20, ringSlots: 16, slotBytes: 256 });
-    try {
+    await withMachine({ cpus: 2, mode: "stepped", ringSlots: 16, slotBytes: 256 }, async (m) => {
       const p = m.proc;
       const sum = p.mapCreate({ mapType: MapType.Array, keySize: 4, valueSize: 8, maxEntries: 1 });
       // sum += regs->si (second argument, pt_regs offset 104): atomically, from both CPUs.
@@ -101,10 +91,7 @@ describe("links through bpf()", () => {
         insns: assemble(`
 ldxdw %r6, [%r1+104]
 stw [%r10-4], 0
-lddw %r1, map_fd ${sum}
-mov %r2, %r10
-add %r2, -4
-call 1
+${asmLookup(sum)}
 jeq %r0, 0, out
 lock add [%r0+0], %r6
 out:
@@ -126,17 +113,14 @@ exit
       await m.drain();
       expect(m.counters(tp).runs).toBe(1n);
       expect(p.bpf(BpfCmd.RawTracepointOpen, { name: "", progFd: raw })).toBe(-Errno.ENOENT);
-    } finally {
-      await m.shutdown();
-    }
+    });
   });
 });
 
 describe("link objects", () => {
   // Values as Linux 6.18 reports them for the same links (struct bpf_link_info, 64 bytes).
   it("have ids and bpf_link_info as in Linux", async () => {
-    const m = await createMachine({ cpus: 1, mode: "stepped", arenaSize: 16 << 20, ringSlots: 16, slotBytes: 128 });
-    try {
+    await withMachine({ cpus: 1, mode: "stepped", ringSlots: 16 }, async (m) => {
       const p = m.proc;
       const info = (fd: number) => {
         const a = { bpfFd: fd, infoLen: 256, info: new Uint8Array(256) };
@@ -164,16 +148,13 @@ describe("link objects", () => {
       const rl = p.bpf(BpfCmd.RawTracepointOpen, { name: "sched_switch", progFd: raw });
       const r = info(rl);
       expect([r[0], r[5]]).toEqual([1, 13]);
-    } finally {
-      await m.shutdown();
-    }
+    });
   });
 });
 
 describe("stepped scheduler", () => {
   async function trace(seed: number): Promise<number[]> {
-    const m = await createMachine({ cpus: 3, mode: "stepped", seed, arenaSize: 16 << 20, ringSlots: 16, slotBytes: 128 });
-    try {
+    return withMachine({ cpus: 3, mode: "stepped", seed, ringSlots: 16 }, async (m) => {
       const hook = m.hookId({ type: "xdp", ifindex: 2 });
       m.attach(loadXdp(m, ret(2)), { type: "xdp", ifindex: 2 });
       const order: number[] = [];
@@ -181,9 +162,7 @@ describe("stepped scheduler", () => {
       for (let c = 0; c < 3; c++) await m.send(c, Array.from({ length: 10 }, () => ({ hookId: hook, kind: EventKind.Packet, data: FRAME64 })));
       await m.drain();
       return order;
-    } finally {
-      await m.shutdown();
-    }
+    });
   }
 
   it("replays the same interleaving from the same seed, another from another seed", async () => {
@@ -198,8 +177,7 @@ describe("CPU identity on real threads", () => {
   it.skipIf(skipNote(threadsUnavailable(), "threads-mode CPU identity"))(
     "each worker's programs see its CPU number (helper and per-CPU maps); perf ticks and tracepoints run",
     async () => {
-      const m = await createMachine({ cpus: 3, mode: "threads", arenaSize: 16 << 20, ringSlots: 64, slotBytes: 256 });
-      try {
+      await withMachine({ cpus: 3, mode: "threads", slotBytes: 256 }, async (m) => {
         const p = m.proc;
         const ids = p.mapCreate({ mapType: MapType.PercpuArray, keySize: 4, valueSize: 8, maxEntries: 1 });
         // slot = bpf_get_smp_processor_id() + 1, and count ticks in the next word via sample_period (ctx+168).
@@ -211,10 +189,7 @@ call 8
 mov %r6, %r0
 add %r6, 1
 stw [%r10-4], 0
-lddw %r1, map_fd ${ids}
-mov %r2, %r10
-add %r2, -4
-call 1
+${asmLookup(ids)}
 jeq %r0, 0, out
 stxdw [%r0+0], %r6
 out:
@@ -235,9 +210,7 @@ exit
         await m.send(2, [tracepointEvent(tpHook, 600, 1234, new Uint8Array(16))]);
         await m.drain();
         expect(m.counters(tpHook).perCpu[2]![1]).toBe(1n);
-      } finally {
-        await m.shutdown();
-      }
+      });
     },
   );
 });

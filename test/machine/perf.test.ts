@@ -8,17 +8,14 @@
 import { describe, expect, it } from "vitest";
 import { assemble } from "@bpfsim/loader";
 import { BpfCmd, Errno, EventKind, MapType, PERF_COUNT_SW_BPF_OUTPUT, PERF_SAMPLE_RAW, PERF_TYPE_SOFTWARE, perfEventOfFd, perfEventOpenFd, perfEventStats } from "@bpfsim/core";
-import { createMachine, PerfBuffer, type Machine } from "@bpfsim/harness";
-import { arrayU64, FRAME64, loadXdp, skipNote, threadsUnavailable } from "./helpers.js";
+import { PerfBuffer, type Machine } from "@bpfsim/harness";
+import { arrayU64, asmLookup, asmUpdate, FRAME64, loadXdp, skipNote, threadsUnavailable, withMachine } from "./helpers.js";
 
 function seqOutputProg(seqFd: number, evFd: number, failFd: number): Uint8Array {
   return assemble(`
 mov %r6, %r1
 stw [%r10-4], 0
-lddw %r1, map_fd ${seqFd}
-mov %r2, %r10
-add %r2, -4
-call 1
+${asmLookup(seqFd)}
 jeq %r0, 0, out
 ldxdw %r7, [%r0+0]
 add %r7, 1
@@ -34,10 +31,7 @@ add %r4, -24
 mov %r5, 16
 call 25
 jeq %r0, 0, out
-lddw %r1, map_fd ${failFd}
-mov %r2, %r10
-add %r2, -4
-call 1
+${asmLookup(failFd)}
 jeq %r0, 0, out
 mov %r1, 1
 lock add [%r0+0], %r1
@@ -100,28 +94,21 @@ async function perfRun(m: Machine, perCpu: number, burst: number) {
 
 describe("perf event array", () => {
   it("stepped: records in order, received + lost = produced, -ENOSPC counted", async () => {
-    const m = await createMachine({ cpus: 2, mode: "stepped", seed: 7, arenaSize: 16 << 20, ringSlots: 64, slotBytes: 128 });
-    try {
+    await withMachine({ cpus: 2, mode: "stepped", seed: 7 }, async (m) => {
       // 600 records of 32 bytes per CPU into 4 KiB rings between reads: some must be lost.
       const r = await perfRun(m, 600, 300);
       expect(r.failures).toBeGreaterThan(0n);
-    } finally {
-      await m.shutdown();
-    }
+    });
   });
 
   it.skipIf(skipNote(threadsUnavailable(), "threads-mode perf"))("threads: a concurrent reader loses nothing silently", async () => {
-    const m = await createMachine({ cpus: 3, mode: "threads", arenaSize: 16 << 20, ringSlots: 64, slotBytes: 128 });
-    try {
+    await withMachine({ cpus: 3, mode: "threads" }, async (m) => {
       await perfRun(m, 3000, 50);
-    } finally {
-      await m.shutdown();
-    }
+    });
   });
 
   it("bpf_perf_event_output errors follow Linux", async () => {
-    const m = await createMachine({ cpus: 2, mode: "stepped", arenaSize: 16 << 20, ringSlots: 16, slotBytes: 128 });
-    try {
+    await withMachine({ cpus: 2, mode: "stepped", ringSlots: 16 }, async (m) => {
       const p = m.proc;
       const evFd = p.mapCreate({ mapType: MapType.PerfEventArray, keySize: 4, valueSize: 4, maxEntries: 2 });
       const resFd = p.mapCreate({ mapType: MapType.Array, keySize: 4, valueSize: 8, maxEntries: 1 });
@@ -142,13 +129,7 @@ mov %r5, 8
 call 25
 stxdw [%r10-16], %r0
 stw [%r10-20], 0
-lddw %r1, map_fd ${resFd}
-mov %r2, %r10
-add %r2, -20
-mov %r3, %r10
-add %r3, -16
-mov %r4, 0
-call 2
+${asmUpdate(resFd, -20, -16, 0)}
 mov %r0, 2
 exit
 `);
@@ -165,8 +146,6 @@ exit
       // A map fd where a perf event fd belongs: EBADF, and nothing stored.
       expect(p.bpf(BpfCmd.MapUpdateElem, { mapFd: evFd, key: new Uint8Array(4), value: new Uint8Array(new Uint32Array([resFd]).buffer), flags: 0 })).toBe(-Errno.EBADF);
       expect(await outcome("0xffffffff")).toBe(-Errno.ENOENT);
-    } finally {
-      await m.shutdown();
-    }
+    });
   });
 });
