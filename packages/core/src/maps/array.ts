@@ -152,6 +152,27 @@ export function arrayFree(m: MapHeaderView): void {
   m.arena.free(m.arena.u32[w + P_ITER_KEYS]!);
 }
 
+/**
+ * bpf_for_each_map_elem over both array types: `m.maxEntries` values of
+ * `stride` bytes from `base`, each key written to the calling CPU's
+ * iteration slot `keySlot` so the callback gets a key pointer no other CPU
+ * writes; a non-zero callback return stops early. Returns the elements
+ * visited, the stopping one included. Program context, on the CPU owning
+ * `keySlot`.
+ */
+export function arrayForEach(
+  m: MapHeaderView, keySlot: number, base: number, stride: number, cb: (keyOff: number, valueOff: number) => number,
+): number {
+  const max = m.maxEntries;
+  let n = 0;
+  for (let i = 0; i < max; i++) {
+    m.arena.u32[keySlot >>> 2] = i;
+    n++;
+    if (cb(keySlot, base + i * stride) !== 0) break;
+  }
+  return n;
+}
+
 class ArrayImpl implements MapImpl {
   private readonly values: number;
   private readonly elem: number;
@@ -209,14 +230,7 @@ class ArrayImpl implements MapImpl {
 
   /** Program: bpf_for_each_map_elem, keys from this CPU's iteration slot. */
   forEachElem(cpu: number, cb: (keyOff: number, valueOff: number) => number): number {
-    const k = this.iterKeys + cpu * 8;
-    let n = 0;
-    for (let i = 0; i < this.max; i++) {
-      this.m.arena.u32[k >>> 2] = i;
-      n++;
-      if (cb(k, this.values + i * this.elem) !== 0) break;
-    }
-    return n;
+    return arrayForEach(this.m, this.iterKeys + cpu * 8, this.values, this.elem, cb);
   }
 
   count(): number {

@@ -25,7 +25,7 @@
 import { Errno } from "../errno.js";
 import { BPF_EXIST, BPF_NOEXIST } from "../uapi.js";
 import {
-  ARRAY_HEADER_BYTES, arrayAlloc, arrayAllocCheck, arrayFree, arrayGetNextKey, arrayIndex, arrayUpdateCheck, copyValue,
+  ARRAY_HEADER_BYTES, arrayAlloc, arrayAllocCheck, arrayForEach, arrayFree, arrayGetNextKey, arrayIndex, arrayUpdateCheck, copyValue,
   P_ITER_KEYS, P_VALUES,
 } from "./array.js";
 import { roundUp8, type MapAttr, type MapEnv, type MapHeaderView, type MapImpl, type MapOps } from "./map-ops.js";
@@ -102,14 +102,7 @@ class PercpuArrayImpl implements MapImpl {
 
   /** Program: bpf_for_each_map_elem over this CPU's values. */
   forEachElem(cpu: number, cb: (keyOff: number, valueOff: number) => number): number {
-    const k = this.iterKeys + cpu * 8;
-    let n = 0;
-    for (let i = 0; i < this.max; i++) {
-      this.m.arena.u32[k >>> 2] = i;
-      n++;
-      if (cb(k, this.values + cpu * this.shard + i * this.stride) !== 0) break;
-    }
-    return n;
+    return arrayForEach(this.m, this.iterKeys + cpu * 8, this.values + cpu * this.shard, this.stride, cb);
   }
 
   count(): number {
