@@ -127,6 +127,14 @@ function scratchFor(proc: Process, h: MapHandle, vsize: number): number {
   return proc.kernel.scratch(roundUp8(h.hdr.keySize) * 2 + roundUp8(vsize));
 }
 
+/** scratchFor with the user's key copied in: the scratch offset, or -errno (copyKeyIn's). */
+function scratchWithKey(proc: Process, h: MapHandle, key: Buf, vsize: number): number {
+  const s = scratchFor(proc, h, vsize);
+  if (s < 0) return s;
+  const err = copyKeyIn(proc, h, key, s);
+  return err < 0 ? err : s;
+}
+
 /** BPF_MAP_LOOKUP_ELEM: value copied into `value`. 0 or -errno (ENOENT for a missing key). */
 export function mapLookupElem(proc: Process, fd: number, key: Buf, value: Buf, flags: number): number {
   if ((flags & ~BPF_F_LOCK) !== 0) return -Errno.EINVAL;
@@ -138,16 +146,14 @@ export function mapLookupElem(proc: Process, fd: number, key: Buf, value: Buf, f
     if (!(sysPerms(h, fmode) & FMODE_CAN_READ)) return -Errno.EPERM;
     if (flags & BPF_F_LOCK && !hasSpinLock(h)) return -Errno.EINVAL;
     const vsize = sysValueSize(h);
-    const s = scratchFor(proc, h, vsize);
+    const s = scratchWithKey(proc, h, key, vsize);
     if (s < 0) return s;
-    let err = copyKeyIn(proc, h, key, s);
-    if (err) return err;
     const vOff = s + roundUp8(h.hdr.keySize);
     if (h.ops.sysLookupReadsValue) {
-      err = copyFromUser(proc.kernel.arena.u8, vOff, value, vsize);
+      const err = copyFromUser(proc.kernel.arena.u8, vOff, value, vsize);
       if (err) return err;
     }
-    err = lookupInto(h, s, vOff, vsize, flags);
+    const err = lookupInto(h, s, vOff, vsize, flags);
     if (err) return err;
     return copyToUser(value, proc.kernel.arena.u8, vOff, vsize);
   } finally {
@@ -201,14 +207,12 @@ export function mapUpdateElem(proc: Process, fd: number, key: Buf, value: Buf, f
     if (!(sysPerms(h, fmode) & FMODE_CAN_WRITE)) return -Errno.EPERM;
     if (flags & BPF_F_LOCK && !hasSpinLock(h)) return -Errno.EINVAL;
     const vsize = sysValueSize(h);
-    const s = scratchFor(proc, h, vsize);
+    const s = scratchWithKey(proc, h, key, vsize);
     if (s < 0) return s;
-    let err = copyKeyIn(proc, h, key, s);
-    if (err) return err;
     const vOff = s + roundUp8(h.hdr.keySize);
     // A map without values (ring buffer) takes a NULL value, as Linux copies 0 bytes.
     if (vsize > 0) {
-      err = copyFromUser(proc.kernel.arena.u8, vOff, value, vsize);
+      const err = copyFromUser(proc.kernel.arena.u8, vOff, value, vsize);
       if (err) return err;
     }
     return updateFrom(proc, h, s, vOff, flags >>> 0);
@@ -227,10 +231,8 @@ export function mapDeleteElem(proc: Process, fd: number, key: Buf): number {
   writeActiveInc(h);
   try {
     if (!(sysPerms(h, fmode) & FMODE_CAN_WRITE)) return -Errno.EPERM;
-    const s = scratchFor(proc, h, 0);
+    const s = scratchWithKey(proc, h, key, 0);
     if (s < 0) return s;
-    const err = copyKeyIn(proc, h, key, s);
-    if (err) return err;
     return h.impl.deleteElem ? h.impl.deleteElem(s, 0) : -Errno.EINVAL;
   } finally {
     writeActiveDec(h);
@@ -277,13 +279,11 @@ export function mapLookupAndDeleteElem(proc: Process, fd: number, key: Buf, valu
     if (!(perms & FMODE_CAN_READ) || !(perms & FMODE_CAN_WRITE)) return -Errno.EPERM;
     if (flags & BPF_F_LOCK && !hasSpinLock(h)) return -Errno.EINVAL;
     const vsize = sysValueSize(h);
-    const s = scratchFor(proc, h, vsize);
+    const s = scratchWithKey(proc, h, key, vsize);
     if (s < 0) return s;
-    let err = copyKeyIn(proc, h, key, s);
-    if (err) return err;
     if (!h.impl.sysLookupAndDeleteElem) return -Errno.ENOTSUPP;
     const vOff = s + roundUp8(h.hdr.keySize);
-    err = h.impl.sysLookupAndDeleteElem(s, vOff, flags);
+    const err = h.impl.sysLookupAndDeleteElem(s, vOff, flags);
     if (err) return err;
     return copyToUser(value, proc.kernel.arena.u8, vOff, vsize);
   } finally {
