@@ -5,7 +5,8 @@
  *
  * bpf_tail_call (12) has no entry: the engines perform it (engine.ts).
  */
-import type { HelperImpl } from "../exec/engine.js";
+import type { CpuContext, HelperImpl } from "../exec/engine.js";
+import { BpfError, Errno } from "../errno.js";
 import { HelperId as H } from "./func-protos.js";
 import { forEachMapElem, loop } from "./impl/callback-helpers.js";
 import { spinLockHelper, spinUnlockHelper } from "./impl/lock-helpers.js";
@@ -63,4 +64,49 @@ export function registerHelperImpl(id: number, impl: HelperImpl): void {
 /** True if bpfsim can run helper `id` (tail_call counts: the engines do it). */
 export function helperImplemented(id: number): boolean {
   return id === H.tail_call || table[id] !== undefined;
+}
+
+/**
+ * A helper's 32-bit form, for engines that can pass r1..r(args) as u32
+ * numbers (the JIT, when those registers fit in 32 bits): no BigInt in or
+ * out. It must behave exactly as the regular implementation on the same
+ * values (same result, same faults, same side effects), and may return
+ * HELPER32_CALL, "make the regular call", only before doing anything.
+ */
+export type HelperImpl32 = (cpu: CpuContext, r1: number, r2: number, r3: number, r4: number, r5: number) => number;
+
+/** The answer of a HelperImpl32 that declines: never a valid result of a helper with a 32-bit form. */
+export const HELPER32_CALL = 1;
+
+/** A registered 32-bit form and the regular implementation it stands for. */
+export interface Helper32Entry {
+  /** The regular implementation: the 32-bit form is used only while cpu.helpers[id] is this one. */
+  readonly impl: HelperImpl;
+  readonly fn: HelperImpl32;
+  /** How many of r1..r5 the helper reads (the others are passed as 0). */
+  readonly args: number;
+  /**
+   * How r0 is made from the i32 result: a pointer or NULL is zero-extended;
+   * anything else (0 or -errno) sign-extended.
+   */
+  readonly ptr: boolean;
+}
+
+const table32: (Helper32Entry | undefined)[] = [];
+
+/**
+ * Adds the 32-bit form of helper `id`, whose regular implementation must be
+ * registered already (module load time). Its results must fit an i32 read
+ * as `ptr` says (a u32 pointer or NULL; else 0 or a small -errno) and never
+ * be HELPER32_CALL.
+ */
+export function registerHelperImpl32(id: number, fn: HelperImpl32, opts: { args: number; ptr: boolean }): void {
+  const impl = table[id];
+  if (!impl) throw new BpfError(Errno.EINVAL, `helper ${id} has no regular implementation`);
+  table32[id] = { impl, fn, args: opts.args, ptr: opts.ptr };
+}
+
+/** The 32-bit form of helper `id`, if it has one. Any thread. */
+export function helperImpl32(id: number): Helper32Entry | undefined {
+  return table32[id];
 }

@@ -96,14 +96,36 @@ const setPos = (u32: Uint32Array, off: number, v: number): void => {
   u32[(off >>> 2) + 1] = Math.floor(v / 0x100000000);
 };
 
-/** Any thread: an Atomics (acquire) load of the u64 position at `off`. */
+/**
+ * Any thread: an acquire load of the u64 position at `off`, without a
+ * BigInt: high word, low word, high word again (32-bit Atomics loads). A
+ * position has one writer at a time and only grows, and its high word
+ * changes only through a whole 64-bit store (storePos), so when both high
+ * reads agree the low word belongs to that high word.
+ */
 export function loadPos(arena: ArenaApi, off: number): number {
-  return Number(Atomics.load(arena.u64, off / 8));
+  const u32 = arena.u32;
+  const w = off >>> 2;
+  for (;;) {
+    const hi = Atomics.load(u32, w + 1);
+    const lo = Atomics.load(u32, w);
+    if (Atomics.load(u32, w + 1) === hi) return hi * 0x100000000 + lo;
+  }
 }
 
-/** Any thread: an Atomics (release) store of the u64 position at `off`. */
+/**
+ * Any thread (the position's one writer): a release store of the u64
+ * position at `off`. While the high word stays the same only the low word
+ * is stored (a 32-bit Atomics store, no BigInt); a 64-bit reader sees the
+ * old or the new value, never a mix. Crossing a 4 GiB boundary stores all
+ * 64 bits at once.
+ */
 export function storePos(arena: ArenaApi, off: number, v: number): void {
-  Atomics.store(arena.u64, off / 8, BigInt(v));
+  const u32 = arena.u32;
+  const w = off >>> 2;
+  const hi = Math.floor(v / 0x100000000);
+  if (u32[w + 1] === hi) Atomics.store(u32, w, v >>> 0);
+  else Atomics.store(arena.u64, off / 8, BigInt(v));
 }
 
 export const ringMask = (arena: ArenaApi, base: number): number => arena.u32[(base + M_MASK) >>> 2]!;

@@ -24,6 +24,7 @@ import { HELPER_MAP_LOOKUP_ELEM, emitArrayLookup } from "./inline-helpers.js";
 import { emitHashLookup } from "./inline-hash.js";
 import { HELPER_MAP_DELETE_ELEM, HELPER_MAP_UPDATE_ELEM } from "./glue.js";
 import { ByteWriter, Op } from "./wasm-writer.js";
+import { HELPER32_CALL, helperImpl32, type Helper32Entry } from "../../helpers/helper-table.js";
 
 const get = (w: ByteWriter, r: number): ByteWriter => w.u8(Op.localGet).u32(REG_LOCAL[r]!);
 const set = (w: ByteWriter, r: number): ByteWriter => w.u8(Op.localSet).u32(REG_LOCAL[r]!);
@@ -128,7 +129,44 @@ export function emitCall(w: ByteWriter, ins: DecodedInsns, i: number, funcIndex:
   else if (site) emitArrayLookup(w, site, env.arenaSize, call);
   else if (id === HELPER_MAP_LOOKUP_ELEM) emitLookup32(w, i, call);
   else if (id === HELPER_MAP_UPDATE_ELEM || id === HELPER_MAP_DELETE_ELEM) emitUpdate32(w, id, i, call);
-  else call();
+  else {
+    const h32 = helperImpl32(id);
+    if (h32) emitHelper32(w, id, h32, i, call);
+    else call();
+  }
+}
+
+/**
+ * A helper with a registered 32-bit form (ring buffer helpers): when the
+ * registers it reads fit in 32 bits, the glue's helper32 takes them as i32;
+ * HELPER32_CALL means "make the regular helper call", anything else is r0,
+ * zero-extended for a pointer result, else sign-extended (glue.ts).
+ */
+function emitHelper32(w: ByteWriter, id: number, h: Helper32Entry, i: number, call: () => void): void {
+  if (h.args > 0) {
+    get(w, 1);
+    for (let r = 2; r <= h.args; r++) get(w, r).u8(Op.i64Or);
+    w.u8(Op.i64Const).s32(32).u8(Op.i64ShrU).u8(Op.i64Eqz);
+  } else {
+    w.u8(Op.i32Const).s32(1);
+  }
+  w.u8(Op.if).u8(0x40);
+  w.u8(Op.i32Const).s32(id).u8(Op.i32Const).s32(i).u8(Op.localGet).u32(L_DEPTH);
+  for (let r = 1; r <= 5; r++) {
+    if (r <= h.args) get(w, r).u8(Op.i32WrapI64);
+    else w.u8(Op.i32Const).s32(0);
+  }
+  callSlot(w, Slot.helper32, Ty.helper32).u8(Op.localTee).u32(L_H_A);
+  w.u8(Op.i32Const).s32(HELPER32_CALL).u8(Op.i32Eq);
+  w.u8(Op.if).u8(0x40);
+  call();
+  w.u8(Op.else);
+  w.u8(Op.localGet).u32(L_H_A).u8(h.ptr ? Op.i64ExtendI32U : Op.i64ExtendI32S);
+  set(w, 0);
+  w.u8(Op.end);
+  w.u8(Op.else);
+  call();
+  w.u8(Op.end);
 }
 
 /**

@@ -42,10 +42,10 @@ export const EXTRA_I32_LOCALS = 7;
  * translating a small program.
  * Slot and type index of each out-call:
  */
-export const Slot = { helper: 0, fault: 1, tailPrep: 2, tailRun: 3, callx: 4, lookup32: 5, update32: 6 } as const;
-export const TABLE_SLOTS = 7;
+export const Slot = { helper: 0, fault: 1, tailPrep: 2, tailRun: 3, callx: 4, lookup32: 5, update32: 6, helper32: 7 } as const;
+export const TABLE_SLOTS = 8;
 /** Type indices in every program module (translate.ts declares them in this order). */
-export const Ty = { helper: 0, fault: 1, fn: 2, tailPrep: 3, tailRun: 4, callx: 5, entry32: 6, lookup32: 7, update32: 8 } as const;
+export const Ty = { helper: 0, fault: 1, fn: 2, tailPrep: 3, tailRun: 4, callx: 5, entry32: 6, lookup32: 7, update32: 8, helper32: 9 } as const;
 
 const fnType = (params: number[], results: number[]): number[] => [0x60, params.length, ...params, results.length, ...results];
 /** Encoded function types, by Ty index (shared by program modules and the glue module). */
@@ -59,6 +59,7 @@ export const TYPE_BYTES: readonly (readonly number[])[] = [
   fnType([I32], [I32]), // entry32 (ctx) -> low 32 bits of r0: the event path's entry (no BigInt crosses)
   fnType([I32, I32, I32, I32], [I32]), // lookup32 (pc, depth, map, key) -> value pointer, 0, or -1: "call the helper"
   fnType([I32, I32, I32, I32, I32, I32, I32], [I32]), // update32 (id, pc, depth, r1..r4) -> result * 2, or 1: "call the helper"
+  fnType([I32, I32, I32, I32, I32, I32, I32, I32], [I32]), // helper32 (id, pc, depth, r1..r5) -> result, or 1: "call the helper"
 ];
 
 /**

@@ -1,10 +1,10 @@
 /**
  * Per-CPU glue between JIT code and JavaScript: the out-calls (helper,
- * fault, tail call, callx, and map lookups, updates and deletes with 32-bit
- * arguments) as wasm functions in a funcref table that every
+ * fault, tail call, callx, map lookups, updates and deletes with 32-bit
+ * arguments, and helpers that registered a 32-bit form) as wasm functions in a funcref table that every
  * program instance on that CPU imports (see frame.ts for why a table).
  *
- * The glue module (five imports re-exported) is compiled once per thread;
+ * The glue module (its imports re-exported) is compiled once per thread;
  * it is instantiated once per CpuContext with closures bound to that CPU.
  * Its state is per CPU, so programs on one CPU share it:
  *
@@ -23,6 +23,7 @@ import { ByteWriter, ExternKind, Section } from "./wasm-writer.js";
 import { inArena, type HelperEnv } from "../../helpers/helper-env.js";
 import { mapDeleteElem, mapLookupElem, mapUpdateElem } from "../../helpers/impl/map-helpers.js";
 import { HELPER_MAP_LOOKUP_ELEM } from "./inline-helpers.js";
+import { HELPER32_CALL, helperImpl32 } from "../../helpers/helper-table.js";
 
 /** Helper ids of bpf_map_update_elem and bpf_map_delete_elem. */
 export const HELPER_MAP_UPDATE_ELEM = 2;
@@ -58,6 +59,7 @@ const SLOTS: [keyof typeof Slot, number][] = [
   ["callx", Ty.callx],
   ["lookup32", Ty.lookup32],
   ["update32", Ty.update32],
+  ["helper32", Ty.helper32],
 ];
 
 function compileGlue(): WebAssembly.Module {
@@ -185,6 +187,19 @@ export function cpuGlue(cpu: CpuContext): CpuGlue {
     helperPc = pc;
     return m.impl.deleteElem(key, cpu.cpu) * 2;
   };
+  /**
+   * A helper's registered 32-bit form (helper-table.ts), called when its
+   * arguments fit in 32 bits: no BigInt crosses. HELPER32_CALL, "make the
+   * regular helper call", when the CPU runs another implementation of `id`
+   * or the form declines.
+   */
+  const helper32 = (id: number, pc: number, depth: number, r1: number, r2: number, r3: number, r4: number, r5: number): number => {
+    const e = helperImpl32(id);
+    if (e === undefined || cpu.helpers[id] !== e.impl) return HELPER32_CALL;
+    helperDepth = depth;
+    helperPc = pc;
+    return e.fn(cpu, r1 >>> 0, r2 >>> 0, r3 >>> 0, r4 >>> 0, r5 >>> 0);
+  };
   const callback: CpuGlue["callback"] = (insnIndex, r1, r2, r3, r4, r5) => {
     const f = glue.current?.[`f${insnIndex}`] as WasmFn | undefined;
     if (typeof f !== "function") throw new ProgramFault(helperPc, `callback target ${insnIndex} is not a subprogram`);
@@ -202,7 +217,7 @@ export function cpuGlue(cpu: CpuContext): CpuGlue {
   };
 
   glueModule ??= compileGlue();
-  const inst = new WebAssembly.Instance(glueModule, { env: { helper, fault, tailPrep, tailRun, callx, lookup32, update32 } });
+  const inst = new WebAssembly.Instance(glueModule, { env: { helper, fault, tailPrep, tailRun, callx, lookup32, update32, helper32 } });
   const table = new WebAssembly.Table({ element: "anyfunc", initial: TABLE_SLOTS });
   for (const [name] of SLOTS) table.set(Slot[name], inst.exports[name]);
   const glue: CpuGlue = { table, current: undefined, callback };
