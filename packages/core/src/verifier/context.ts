@@ -10,6 +10,7 @@ import type { Cfg } from "./cfg.js";
 import type { InsnFacts, VerifierEnv } from "./env.js";
 import { VerifierError } from "./errors.js";
 import { VerifierLog } from "./log.js";
+import { computePrecise } from "./precision.js";
 import { type Reg, type VState, type Frame, T, curFrame, isPointer } from "./reg-state.js";
 
 export const MAX_BPF_STACK = 512;
@@ -58,6 +59,8 @@ export class Vctx {
   stateOnNewLine = false;
   /** Per subprogram: deepest stack byte used (positive). */
   readonly stackDepth: number[];
+  /** Registers whose scalar value is compared when pruning, before each instruction (precision.ts). */
+  readonly precise: Uint16Array;
 
   constructor(
     readonly env: VerifierEnv,
@@ -67,6 +70,8 @@ export class Vctx {
     this.log = new VerifierLog(env.logLevel);
     this.facts = new Array(insns.length).fill(undefined);
     this.stackDepth = cfg.subprogs.map(() => 0);
+    // Only cgroup skb range-checks the main program's return value among the types bpfsim runs (calls.ts).
+    this.precise = computePrecise(insns, cfg.subprogs, env.progTypeOps.progType === 8);
   }
 
   get priv(): boolean {

@@ -6,7 +6,10 @@
  * pruning, only to detect loops that do not change anything.
  *
  * Only registers live at the instruction are compared (liveness comes from
- * the control-flow pass), which is what lets unrelated branches merge.
+ * the control-flow pass), which is what lets unrelated branches merge, and
+ * scalars are compared by value only where precision.ts finds their value
+ * may decide something later (Linux's precise marks); spilled scalars on the
+ * stack are always compared by value.
  */
 import type { Vctx, ExploredState } from "./context.js";
 import { type Reg, type VState, type Frame, T, Slot, copyState } from "./reg-state.js";
@@ -48,7 +51,7 @@ const sameBounds = (o: Reg, c: Reg): boolean =>
   o.umin === c.umin && o.umax === c.umax && o.smin === c.smin && o.smax === c.smax &&
   o.varOff.value === c.varOff.value && o.varOff.mask === c.varOff.mask;
 
-function regsafe(o: Reg, c: Reg, ids: IdMap, exact: boolean): boolean {
+function regsafe(o: Reg, c: Reg, ids: IdMap, exact: boolean, precise = true): boolean {
   if (exact) {
     if (o.type !== c.type || o.varOff.value !== c.varOff.value || o.off !== c.off) return false;
     if (o.type === T.NotInit) return true;
@@ -59,6 +62,8 @@ function regsafe(o: Reg, c: Reg, ids: IdMap, exact: boolean): boolean {
   if (c.type === T.NotInit) return false;
   if (o.type !== c.type) return false;
   if (o.type === T.Scalar) {
+    // An imprecise scalar never decided anything on the paths from here: any scalar will do.
+    if (!precise) return true;
     if (!rangeWithin(o, c) || !tnumIn(o.varOff, c.varOff)) return false;
     return ids.check(o.id || ++ids.tmp, c.id || ++ids.tmp);
   }
@@ -104,10 +109,13 @@ export function statesEqual(ctx: Vctx, o: VState, c: VState, insn: number, exact
   for (let k = o.frames.length - 1; k >= 0; k--) {
     const of = o.frames[k]!, cf = c.frames[k]!;
     if (of.callsite !== cf.callsite || of.inCallback !== cf.inCallback) return false;
-    const live = k === o.frames.length - 1 ? ctx.cfg.liveIn[insn]! : ctx.cfg.liveIn[o.frames[k + 1]!.callsite + 1]! & ~0x3f;
+    const at = k === o.frames.length - 1 ? insn : o.frames[k + 1]!.callsite + 1;
+    const mask = k === o.frames.length - 1 ? 0x7ff : ~0x3f;
+    const live = ctx.cfg.liveIn[at]! & mask;
+    const prec = ctx.precise[at]!;
     for (let r = 0; r < 10; r++) {
       if (!(live & (1 << r))) continue;
-      if (!regsafe(of.regs[r]!, cf.regs[r]!, ids, exact)) return false;
+      if (!regsafe(of.regs[r]!, cf.regs[r]!, ids, exact, (prec & (1 << r)) !== 0)) return false;
     }
     if (!stacksafe(of, cf, ids, exact, ctx.priv)) return false;
   }
@@ -167,7 +175,8 @@ export function isStateVisited(ctx: Vctx, insn: number): boolean {
   saved.parent = cur.parent;
   cur.parent = saved;
   const e: ExploredState = { st: saved, hit: 0, miss: 0 };
-  list.push(e);
+  // Linux adds new states at the head of the list: the newest are compared first.
+  list.unshift(e);
   ctx.explored.set(insn, list);
   ctx.totalStates++;
   ctx.curStates++;
