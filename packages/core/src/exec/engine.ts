@@ -73,6 +73,12 @@ export interface CompiledProgram {
    * filter hooks read), with no BigInt on the way in or out. Same faults as `run`.
    */
   runInt32?(ctx: number, cpu: CpuContext): number;
+  /**
+   * Optional: `n` runs as `runInt32`, back to back, each starting with
+   * `cpu.tailCalls` at 0 (BPF_PROG_TEST_RUN's repeats before the last). The
+   * per-run entry bookkeeping is done once for the batch. Same faults as `run`.
+   */
+  runRepeatInt32?(ctx: number, cpu: CpuContext, n: number): void;
 }
 
 /** Interpreter, JIT, or any later engine. Chosen once per machine. */

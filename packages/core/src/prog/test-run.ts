@@ -122,15 +122,29 @@ export function progTestRun(proc: Process, a: ProgTestRunAttr): number {
         const n = repeat === 0 ? 1 : repeat;
         let r = 0n;
         const t0 = nowNs();
-        // Repeats before the last take the engine's 32-bit entry when it has
-        // one (no BigInt per run); the last run yields the full 64-bit r0.
-        const fast = compiled.runInt32?.bind(compiled);
-        for (let i = 0; i < n; i++) {
-          reset?.();
-          cpu.tailCalls = 0;
-          if (fast !== undefined && i < n - 1) fast(ctxAddr, cpu);
-          else r = compiled.run(BigInt(ctxAddr), cpu);
+        // As Linux's bpf_test_run loop, a repeat does only what the semantics
+        // need: the tail-call count starts again (and `reset`, when a runner
+        // asks for one). Repeats before the last take the engine's 32-bit
+        // entry when it has one (no BigInt per run), as one batch when it can;
+        // the last run yields the full 64-bit r0.
+        if (reset === undefined && n > 1 && compiled.runRepeatInt32 !== undefined) {
+          compiled.runRepeatInt32(ctxAddr, cpu, n - 1);
+        } else if (n > 1 && compiled.runInt32 !== undefined) {
+          for (let i = 0; i < n - 1; i++) {
+            reset?.();
+            cpu.tailCalls = 0;
+            compiled.runInt32(ctxAddr, cpu);
+          }
+        } else {
+          for (let i = 0; i < n - 1; i++) {
+            reset?.();
+            cpu.tailCalls = 0;
+            compiled.run(BigInt(ctxAddr), cpu);
+          }
         }
+        reset?.();
+        cpu.tailCalls = 0;
+        r = compiled.run(BigInt(ctxAddr), cpu);
         const total = nowNs() - t0;
         if (stats) prog.addRun(total, BigInt(n));
         const avg = total / BigInt(n);

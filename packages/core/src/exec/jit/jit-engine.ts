@@ -10,7 +10,8 @@
  *                          table (glue.ts), and calls f0;
  *   runInt32(ctx, cpu)     the same through e0, the event path's entry: no
  *                          BigInt crosses (an i64 result would allocate one
- *                          per run).
+ *                          per run);
+ *   runRepeatInt32(...)    n runs through e0 (test-run repeats).
  * The module holds no CPU state, so it can be posted to a worker and turned
  * back into a program there with `JitProgram.fromModule`.
  *
@@ -89,6 +90,30 @@ export class JitProgram implements CompiledProgram {
     cpu.callback = g.callback;
     try {
       return r.main32(ctx);
+    } finally {
+      g.current = savedCurrent;
+      cpu.callback = savedCallback;
+    }
+  }
+
+  /**
+   * `n` runs through e0 with one entry's bookkeeping (glue.current,
+   * cpu.callback) for all of them; tail-call counts start at 0 for each run.
+   * Program on a CPU.
+   */
+  runRepeatInt32(ctx: number, cpu: CpuContext, n: number): void {
+    const r = cpu === this.lastCpu ? this.lastRunner! : this.runnerFor(cpu);
+    const g = r.glue;
+    const savedCurrent = g.current;
+    const savedCallback = cpu.callback;
+    g.current = r.exports;
+    cpu.callback = g.callback;
+    const main32 = r.main32;
+    try {
+      for (let i = 0; i < n; i++) {
+        cpu.tailCalls = 0;
+        main32(ctx);
+      }
     } finally {
       g.current = savedCurrent;
       cpu.callback = savedCallback;
