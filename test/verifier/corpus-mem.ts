@@ -68,6 +68,22 @@ export const mapCases = [
   m.ok("original checked through copy", [...lookup(0), a.movr(6, 0), a.jmpi("jeq", 6, 0, 2), a.ldx("dw", 0, 0, 0), a.exit(), ...ret0], M8),
   m.bad("compare with 1 is no null check", "R0 invalid mem access 'map_value_or_null'", [...lookup(0), a.jmpi("jeq", 0, 1, 1), a.ldx("dw", 0, 0, 0), a.exit()], M8),
   m.bad("jmp32 is no null check", "R0 invalid mem access 'map_value_or_null'", [...lookup(0), a.jmp32i("jeq", 0, 0, 1), a.ldx("dw", 0, 0, 0), a.exit()], M8),
+  // Linux 6.18 drops PTR_MAYBE_NULL for an array lookup whose key is a known constant in range.
+  m.ok("array lookup with a constant key needs no null check", [
+    a.st("w", 10, -8, 1), a.movr(2, 10), a.add(2, -8), ...a.ldMap(1, 0), a.call(1), a.ldx("dw", 0, 0, 0), a.exit(),
+  ], M8),
+  m.ok("array lookup with zeroed key bytes needs no null check", [
+    a.mov(1, 0), a.stx("w", 10, -4, 1), a.movr(2, 10), a.add(2, -4), ...a.ldMap(1, 0), a.call(1), a.ldx("dw", 0, 0, 0), a.exit(),
+  ], M8),
+  m.bad("array lookup with a constant key out of range needs a null check", "R0 invalid mem access 'map_value_or_null'", [
+    a.st("w", 10, -8, 4), a.movr(2, 10), a.add(2, -8), ...a.ldMap(1, 0), a.call(1), a.ldx("dw", 0, 0, 0), a.exit(),
+  ], M8),
+  m.bad("array lookup with a key spilled wider than the key needs a null check", "R0 invalid mem access 'map_value_or_null'", [
+    a.mov(1, 1), a.stx("dw", 10, -8, 1), a.movr(2, 10), a.add(2, -8), ...a.ldMap(1, 0), a.call(1), a.ldx("dw", 0, 0, 0), a.exit(),
+  ], M8),
+  m.bad("hash lookup with a constant key needs a null check", "R0 invalid mem access 'map_value_or_null'", [
+    a.st("w", 10, -8, 1), a.movr(2, 10), a.add(2, -8), ...a.ldMap(1, 0), a.call(1), a.ldx("dw", 0, 0, 0), a.exit(),
+  ], { maps: [HASH8] }),
   m.bad("read past value end", "invalid access to map value, value_size=8 off=8 size=8", [...lookupChecked(0), a.ldx("dw", 0, 0, 8), a.exit()], M8),
   m.bad("read straddling value end", "invalid access to map value, value_size=8 off=4 size=8", [...lookupChecked(0), a.ldx("dw", 0, 0, 4), a.exit()], M8),
   m.bad("negative offset", "invalid access to map value, value_size=8 off=-8 size=8", [...lookupChecked(0), a.ldx("dw", 0, 0, -8), a.exit()], M8),

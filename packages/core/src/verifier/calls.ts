@@ -10,7 +10,7 @@ import { ArgType, RetType, type HelperProto } from "../helpers/proto.js";
 import { type Reg, type VState, type Frame, T, notInit, unknownScalar, ptrReg, copyReg, newFrame, curFrame, isPointer } from "./reg-state.js";
 import { typeName, frameStr } from "./log.js";
 import { checkRegion, checkMapAccessType, checkPacket } from "./mem.js";
-import { stackRangeForHelper, stackConst } from "./stack.js";
+import { stackRangeForHelper, stackConst, constantMapKey } from "./stack.js";
 import { mapAllowsHelper, helperAllowsMap } from "./map-compat.js";
 import { helperNames } from "../helpers/func-names.js";
 import { VerifierError } from "./errors.js";
@@ -22,6 +22,20 @@ const FUNC_FOR_EACH_MAP_ELEM = 164;
 const FUNC_SPIN_LOCK = 93;
 const FUNC_SPIN_UNLOCK = 94;
 const FUNC_TAIL_CALL = 12;
+const FUNC_MAP_LOOKUP_ELEM = 1;
+const MAP_ARRAY = 2;
+const MAP_PERCPU_ARRAY = 6;
+const MAP_ARRAY_OF_MAPS = 12;
+const MAP_HASH_OF_MAPS = 13;
+const BPF_F_INNER_MAP = 0x1000;
+
+/**
+ * can_elide_value_nullness: array lookups with a constant key in range
+ * cannot fail. Not for inner maps created with BPF_F_INNER_MAP, whose
+ * stored arrays may be shorter than the template (bpfsim's choice).
+ */
+const canElideNullness = (m: Reg["map"]): boolean =>
+  !!m && (m.mapType === MAP_ARRAY || m.mapType === MAP_PERCPU_ARRAY) && (m.mapFlags & BPF_F_INNER_MAP) === 0;
 const BPF_FUNC_MAX_ID = 212;
 
 const MEM_TYPES = [T.Stack, T.Packet, T.PacketMeta, T.MapKey, T.MapValue, T.Mem];
@@ -39,6 +53,8 @@ interface Meta {
   releaseRef?: number;
   subprog?: number;
   lockArg?: Reg;
+  /** get_constant_map_key: the key a lookup in an array map is known to use. */
+  constKey?: bigint;
 }
 
 function expectType(ctx: Vctx, regno: number, r: Reg, ok: T[], names: string): void {
@@ -101,6 +117,9 @@ function checkArg(ctx: Vctx, p: HelperProto, i: number, meta: Meta): void {
       if (at === ArgType.PtrToMapKey && r.type === T.Stack && r.varOff.mask === 0n) {
         const k = stackConst(ctx.cur.frames[r.frameno]!, r.off + Number(r.varOff.value), Math.min(size, 8));
         if (k !== undefined && size <= 8) ctx.fact(ctx.insnIdx).constMapKey = k;
+      }
+      if (at === ArgType.PtrToMapKey && ctx.priv && canElideNullness(meta.map) && r.type === T.Stack && r.varOff.mask === 0n) {
+        meta.constKey = constantMapKey(ctx.cur.frames[r.frameno]!, r.off + Number(BigInt.asIntN(64, r.varOff.value)), size);
       }
       return;
     }
@@ -243,6 +262,21 @@ export function checkHelperCall(ctx: Vctx, insn: Insn): { callback?: number; cbA
     case RetType.Void: r0 = notInit(); break;
     case RetType.PtrToMapValueOrNull:
       if (!meta.map) ctx.fail("EINVAL", "kernel subsystem misconfigured verifier");
+      if (meta.map.mapType === MAP_ARRAY_OF_MAPS || meta.map.mapType === MAP_HASH_OF_MAPS) {
+        // Linux's inner_map_meta: a null-checked lookup is a map pointer with the template's attributes.
+        if (!meta.map.innerMap) ctx.fail("EINVAL", "map-in-map lookup: the inner map template is unknown to the verifier");
+        r0 = ptrReg(T.ConstMapPtrOrNull);
+        r0.map = meta.map.innerMap;
+        r0.id = ctx.newId();
+        break;
+      }
+      // A lookup in an array with a constant key in range cannot fail: Linux drops PTR_MAYBE_NULL.
+      if (insn.imm === FUNC_MAP_LOOKUP_ELEM && meta.constKey !== undefined && meta.constKey >= 0n && meta.constKey < BigInt(meta.map.maxEntries)) {
+        r0 = ptrReg(T.MapValue);
+        r0.map = meta.map;
+        if (meta.map.spinLockOff >= 0) r0.id = ctx.newId();
+        break;
+      }
       r0 = ptrReg(T.MapValueOrNull);
       r0.map = meta.map;
       r0.id = ctx.newId();

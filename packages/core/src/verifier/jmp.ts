@@ -174,14 +174,13 @@ function markPtrOrNull(ctx: Vctx, st: VState, regno: number, isNull: boolean): v
     if (isNull) {
       Object.assign(r, constScalar(0n));
     } else {
-      r.type = r.type === T.MapValueOrNull ? T.MapValue : T.Mem;
-      if (r.type === T.MapValue && (r.map?.mapType === 12 || r.map?.mapType === 13)) {
-        // A lookup in a map of maps yields the inner map.
-        if (!r.map.innerMap) ctx.fail("EINVAL", "map-in-map lookup: the inner map template is unknown to the verifier");
+      if (r.type === T.ConstMapPtrOrNull) {
+        // A lookup in a map of maps yields the inner map (its template's attributes).
         r.type = T.ConstMapPtr;
-        r.map = r.map.innerMap;
         r.id = 0;
+        return;
       }
+      r.type = r.type === T.MapValueOrNull ? T.MapValue : T.Mem;
       if (r.type === T.Mem || (r.type === T.MapValue && (r.map?.spinLockOff ?? -1) < 0)) r.id = 0;
     }
   });

@@ -93,7 +93,7 @@ function scalarRanges(r: Reg): string[] {
 const TYPE_NAMES: Record<number, string> = {
   [T.Ctx]: "ctx", [T.ConstMapPtr]: "map_ptr", [T.MapValue]: "map_value", [T.MapValueOrNull]: "map_value_or_null",
   [T.MapKey]: "map_key", [T.Stack]: "fp", [T.Packet]: "pkt", [T.PacketMeta]: "pkt_meta", [T.PacketEnd]: "pkt_end",
-  [T.Mem]: "ringbuf_mem", [T.MemOrNull]: "ringbuf_mem_or_null", [T.Func]: "func",
+  [T.Mem]: "ringbuf_mem", [T.MemOrNull]: "ringbuf_mem_or_null", [T.Func]: "func", [T.ConstMapPtrOrNull]: "map_ptr_or_null",
 };
 
 export function typeName(t: T): string {
@@ -114,7 +114,7 @@ export function regStr(r: Reg): string {
   const parts: string[] = [];
   if (r.id) parts.push(`id=${r.id}`);
   if (r.refObjId) parts.push(`ref_obj_id=${r.refObjId}`);
-  if (r.map && (r.type === T.ConstMapPtr || r.type === T.MapValue || r.type === T.MapValueOrNull || r.type === T.MapKey)) {
+  if (r.map && (r.type === T.ConstMapPtr || r.type === T.MapValue || r.type === T.MapValueOrNull || r.type === T.MapKey || r.type === T.ConstMapPtrOrNull)) {
     parts.push(`ks=${r.map.keySize}`, `vs=${r.map.valueSize}`);
   }
   if (r.off) parts.push(`off=${r.off}`);

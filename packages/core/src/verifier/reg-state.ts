@@ -24,6 +24,8 @@ export const enum T {
   Mem,
   MemOrNull,
   Func,
+  /** A lookup in a map of maps before its null check (Linux: CONST_PTR_TO_MAP | PTR_MAYBE_NULL). */
+  ConstMapPtrOrNull,
 }
 
 export const S64_MIN = -(1n << 63n);
@@ -116,7 +118,7 @@ export const copyReg = (r: Reg): Reg => ({
 
 export const isPointer = (r: Reg): boolean => r.type !== T.Scalar && r.type !== T.NotInit;
 export const isPktPointer = (r: Reg): boolean => r.type === T.Packet || r.type === T.PacketMeta;
-export const mayBeNull = (r: Reg): boolean => r.type === T.MapValueOrNull || r.type === T.MemOrNull;
+export const mayBeNull = (r: Reg): boolean => r.type === T.MapValueOrNull || r.type === T.MemOrNull || r.type === T.ConstMapPtrOrNull;
 export const isConst = (r: Reg): boolean => r.varOff.mask === 0n;
 
 /** Stack slot byte kinds (enum bpf_stack_slot_type). */

@@ -101,8 +101,12 @@ export function stackWrite(ctx: Vctx, f: Frame, reg: Reg, off: number, size: num
 
 function spill(s: StackSlot, val: Reg, size: number): void {
   s.spilled = copyReg(val);
-  for (let k = 0; k < 8; k++) s.kinds[k] = k < size ? Slot.Spill : s.kinds[k] === Slot.Spill ? Slot.Misc : s.kinds[k] === Slot.Invalid ? Slot.Misc : s.kinds[k]!;
-  if (size < 8) for (let k = size; k < 8; k++) s.kinds[k] = Slot.Misc;
+  // save_register_state: the bytes above a narrow spill become misc, except zero and
+  // uninitialised ones, which keep their kind (mark_stack_slot_misc).
+  for (let k = 0; k < 8; k++) {
+    const o = s.kinds[k]!;
+    s.kinds[k] = k < size ? Slot.Spill : o === Slot.Zero || o === Slot.Invalid ? o : Slot.Misc;
+  }
 }
 
 /**
@@ -190,6 +194,26 @@ export function stackRangeForHelper(ctx: Vctx, regno: number, reg: Reg, size: nu
 }
 
 /** The constant bytes at fp+off..+size if they are a spilled/zero constant (for facts). */
+/**
+ * get_constant_map_key: the key at stack offset `off` (negative) when Linux
+ * knows it. Either `size` zero bytes upward from `off`, or a constant
+ * scalar spill whose spilled bytes from `off` upward are exactly `size`
+ * (the whole spilled value is the key then, as Linux takes it).
+ */
+export function constantMapKey(f: Frame, off: number, size: number): bigint | undefined {
+  const [spi, b] = loc(off);
+  const s = f.stack[spi];
+  if (!s || b < 0 || b > 7) return undefined;
+  let zero = 0;
+  for (let i = b; i < 8 && s.kinds[i] === Slot.Zero; i++) zero++;
+  if (zero >= size) return 0n;
+  if (s.kinds[0] !== Slot.Spill || s.spilled?.type !== T.Scalar) return undefined;
+  let spill = 0;
+  for (let i = b; i < 8 && s.kinds[i] === Slot.Spill; i++) spill++;
+  if (spill !== size || s.spilled.varOff.mask !== 0n) return undefined;
+  return BigInt.asIntN(64, s.spilled.varOff.value);
+}
+
 export function stackConst(f: Frame, off: number, size: number): bigint | undefined {
   const [spi, b] = loc(off);
   const s = f.stack[spi];
