@@ -3,13 +3,16 @@
  * (packages/core/src/verifier): builds its `VerifierEnv` from what the load
  * resolved, and copies its log into the load's log. The log buffer rules
  * (truncation, ENOSPC, log_true_size) stay with `VerifierLog`, so the
- * verifier is asked for the whole text.
+ * verifier is asked for the whole text, and for the size it had at its
+ * longest (level-1 logs shrink when the verifier rewinds), which decides
+ * ENOSPC as in Linux: for an accepted program and a rejected one alike.
  *
  * Syscall context.
  */
 import { verify, type MapInfo, type VerifierEnv } from "../verifier/index.js";
 import { helperProto } from "../helpers/func-protos.js";
 import { BPF_F_STRICT_ALIGNMENT } from "../uapi.js";
+import { Errno } from "../errno.js";
 import type { MapHeaderView } from "../maps/map-ops.js";
 import { innerTemplate } from "../maps/map-in-map.js";
 import type { ProgVerifier } from "./verifier-hook.js";
@@ -43,6 +46,11 @@ export const linuxVerifier: ProgVerifier = (req) => {
     gplCompatible: req.gplCompatible,
   };
   const r = verify(req.image, env);
-  if (req.log.level) req.log.write(r.log);
+  if (req.log.level) {
+    req.log.write(r.log);
+    req.log.noteTrueSize(r.logTrueSize);
+  }
+  // Linux: a log that outgrew the buffer replaces the verifier's error with ENOSPC.
+  if (!r.ok && req.log.overflowed) return { err: -Errno.ENOSPC };
   return r.ok ? { err: 0, insnProcessed: r.processedInsns } : { err: -r.errno };
 };

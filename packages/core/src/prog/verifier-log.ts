@@ -6,9 +6,15 @@
  *    log_level is within BPF_LOG_MASK; log_size <= UINT_MAX >> 2. Else -EINVAL.
  *  - Rotating mode (the default since Linux 6.4) keeps the *end* of the log;
  *    BPF_LOG_FIXED keeps the beginning. Either way the buffer is
- *    NUL-terminated and `log_true_size` reports the bytes the whole log needs.
- *  - A log that did not fit turns a successful load into -ENOSPC (the
- *    program is not loaded); a failed load keeps its own errno.
+ *    NUL-terminated and `log_true_size` reports the bytes the whole log needs
+ *    at its longest: the verifier's level-1 log shrinks when it rewinds to a
+ *    branch point, and Linux sizes the log by its peak (len_max).
+ *  - A log that ever outgrew the buffer makes the load fail with -ENOSPC,
+ *    whatever the verdict: Linux 6.18's bpf_check() lets the log's ENOSPC
+ *    replace the verifier's own error (checked against the kernel by the
+ *    verifier corpus test). The verifier hook returns that ENOSPC itself for a
+ *    rejected program (`overflowed`); checks before the verifier write lines
+ *    far shorter than any buffer a loader passes.
  *
  * Syscall context.
  */
@@ -22,6 +28,8 @@ export const BPF_LOG_MASK = BPF_LOG_LEVEL1 | BPF_LOG_LEVEL2 | BPF_LOG_STATS | BP
 
 export class VerifierLog {
   private text = "";
+  /** The longest the log has been, with its NUL (0: as long as `text`). */
+  private peak = 0;
   constructor(
     readonly level: number,
     private readonly buf: Uint8Array | null,
@@ -44,13 +52,26 @@ export class VerifierLog {
     if (this.level) this.text += s;
   }
 
+  /**
+   * Records that the log was at some point `n` bytes long with its NUL
+   * (VerifierResult.logTrueSize), though less of it is left now.
+   */
+  noteTrueSize(n: number): void {
+    if (this.level && n > this.peak) this.peak = n;
+  }
+
+  /** Whether the log ever outgrew the user's buffer (finalize will return -ENOSPC). */
+  get overflowed(): boolean {
+    return !!this.buf && this.size > 0 && this.trueSize > this.size;
+  }
+
   get contents(): string {
     return this.text;
   }
 
   /** Bytes the whole log needs, with its NUL (log_true_size). */
   get trueSize(): number {
-    return this.text.length === 0 ? 0 : this.text.length + 1;
+    return Math.max(this.text.length === 0 ? 0 : this.text.length + 1, this.peak);
   }
 
   /** Copies the log into the user's buffer. Returns 0, or -ENOSPC if it was cut. */
@@ -60,7 +81,7 @@ export class VerifierLog {
     if (bytes.length < this.size) {
       this.buf.set(bytes);
       this.buf[bytes.length] = 0;
-      return 0;
+      return this.overflowed ? -Errno.ENOSPC : 0;
     }
     const keep = this.size - 1;
     const part = this.level & BPF_LOG_FIXED ? bytes.subarray(0, keep) : bytes.subarray(bytes.length - keep);
