@@ -99,14 +99,14 @@ export function eventRingBytes(capacity: number, slotBytes: number): number {
 export function eventRingInit(arena: ArenaApi, ringOff: number, capacity: number, slotBytes: number): void {
   if (capacity < 1 || (capacity & (capacity - 1)) !== 0) throw new BpfError(Errno.EINVAL, "event ring capacity must be a power of two");
   if (slotBytes < EV_HDR_BYTES + 8 || slotBytes % 8 !== 0) throw new BpfError(Errno.EINVAL, "event slot size must be a multiple of 8, at least 40");
-  const w = ringOff >> 2;
-  Atomics.store(arena.i32, w + (ER_HEAD >> 2), 0);
-  Atomics.store(arena.i32, w + (ER_TAIL >> 2), 0);
-  Atomics.store(arena.i32, w + (ER_DOORBELL >> 2), 0);
-  Atomics.store(arena.i32, w + (ER_PLOCK >> 2), 0);
-  arena.u32[w + (ER_CAPACITY >> 2)] = capacity;
-  arena.u32[w + (ER_SLOT_BYTES >> 2)] = slotBytes;
-  Atomics.store(arena.i32, w + (ER_CLOSED >> 2), 0);
+  const w = ringOff >>> 2;
+  Atomics.store(arena.i32, w + (ER_HEAD >>> 2), 0);
+  Atomics.store(arena.i32, w + (ER_TAIL >>> 2), 0);
+  Atomics.store(arena.i32, w + (ER_DOORBELL >>> 2), 0);
+  Atomics.store(arena.i32, w + (ER_PLOCK >>> 2), 0);
+  arena.u32[w + (ER_CAPACITY >>> 2)] = capacity;
+  arena.u32[w + (ER_SLOT_BYTES >>> 2)] = slotBytes;
+  Atomics.store(arena.i32, w + (ER_CLOSED >>> 2), 0);
 }
 
 /**
@@ -117,15 +117,15 @@ export function eventRingInit(arena: ArenaApi, ringOff: number, capacity: number
  */
 export function ringPush(arena: ArenaApi, ringOff: number, events: readonly EventDesc[], from = 0): number {
   const i32 = arena.i32;
-  const w = ringOff >> 2;
-  const capacity = arena.u32[w + (ER_CAPACITY >> 2)]!;
-  const slotBytes = arena.u32[w + (ER_SLOT_BYTES >> 2)]!;
+  const w = ringOff >>> 2;
+  const capacity = arena.u32[w + (ER_CAPACITY >>> 2)]!;
+  const slotBytes = arena.u32[w + (ER_SLOT_BYTES >>> 2)]!;
   const maxData = slotBytes - EV_HDR_BYTES;
   spinLock(i32, ringOff + ER_PLOCK);
   let n = 0;
   try {
-    const head = Atomics.load(i32, w + (ER_HEAD >> 2)) >>> 0;
-    let tail = Atomics.load(i32, w + (ER_TAIL >> 2)) >>> 0;
+    const head = Atomics.load(i32, w + (ER_HEAD >>> 2)) >>> 0;
+    let tail = Atomics.load(i32, w + (ER_TAIL >>> 2)) >>> 0;
     const room = capacity - ((tail - head) >>> 0);
     const count = Math.min(room, events.length - from);
     for (; n < count; n++) {
@@ -133,17 +133,17 @@ export function ringPush(arena: ArenaApi, ringOff: number, events: readonly Even
       const len = e.data ? e.data.length : 0;
       if (len > maxData) throw new BpfError(Errno.E2BIG, `event payload ${len} B exceeds slot payload ${maxData} B`);
       const s = ringOff + ER_SLOTS + (tail & (capacity - 1)) * slotBytes;
-      const sw = s >> 2;
+      const sw = s >>> 2;
       arena.u32[sw] = e.hookId;
       arena.u32[sw + 1] = e.kind;
       arena.u32[sw + 2] = e.repeat ?? 1;
       arena.u32[sw + 3] = len;
-      arena.u64[(s + EV_ARG0) >> 3] = e.arg0 ?? 0n;
-      arena.u64[(s + EV_ARG1) >> 3] = e.arg1 ?? 0n;
+      arena.u64[(s + EV_ARG0) >>> 3] = e.arg0 ?? 0n;
+      arena.u64[(s + EV_ARG1) >>> 3] = e.arg1 ?? 0n;
       if (e.data) arena.u8.set(e.data, s + EV_HDR_BYTES);
       tail = (tail + 1) >>> 0;
     }
-    if (n > 0) Atomics.store(i32, w + (ER_TAIL >> 2), tail | 0);
+    if (n > 0) Atomics.store(i32, w + (ER_TAIL >>> 2), tail | 0);
   } finally {
     spinUnlock(i32, ringOff + ER_PLOCK);
   }
@@ -153,7 +153,7 @@ export function ringPush(arena: ArenaApi, ringOff: number, events: readonly Even
 
 /** Any thread: wake the CPU if it sleeps on the doorbell. */
 export function ringDoorbell(arena: ArenaApi, ringOff: number): void {
-  const dw = (ringOff + ER_DOORBELL) >> 2;
+  const dw = (ringOff + ER_DOORBELL) >>> 2;
   if (Atomics.load(arena.i32, dw) === 1) {
     Atomics.store(arena.i32, dw, 0);
     Atomics.notify(arena.i32, dw);
@@ -162,24 +162,24 @@ export function ringDoorbell(arena: ArenaApi, ringOff: number): void {
 
 /** Owning CPU: number of published slots not yet released (0..capacity). */
 export function ringFill(arena: ArenaApi, ringOff: number): number {
-  const w = ringOff >> 2;
-  return (Atomics.load(arena.i32, w + (ER_TAIL >> 2)) - Atomics.load(arena.i32, w + (ER_HEAD >> 2))) >>> 0;
+  const w = ringOff >>> 2;
+  return (Atomics.load(arena.i32, w + (ER_TAIL >>> 2)) - Atomics.load(arena.i32, w + (ER_HEAD >>> 2))) >>> 0;
 }
 
 /** Any thread: free slots. */
 export function ringRoom(arena: ArenaApi, ringOff: number): number {
-  return arena.u32[(ringOff + ER_CAPACITY) >> 2]! - ringFill(arena, ringOff);
+  return arena.u32[(ringOff + ER_CAPACITY) >>> 2]! - ringFill(arena, ringOff);
 }
 
 /** Byte offset of the slot with free-running index `i`. */
 export function ringSlotOff(arena: ArenaApi, ringOff: number, i: number): number {
-  const w = ringOff >> 2;
-  return ringOff + ER_SLOTS + (i & (arena.u32[w + (ER_CAPACITY >> 2)]! - 1)) * arena.u32[w + (ER_SLOT_BYTES >> 2)]!;
+  const w = ringOff >>> 2;
+  return ringOff + ER_SLOTS + (i & (arena.u32[w + (ER_CAPACITY >>> 2)]! - 1)) * arena.u32[w + (ER_SLOT_BYTES >>> 2)]!;
 }
 
 /** Owning CPU: hand `n` processed slots back to the producers. */
 export function ringRelease(arena: ArenaApi, ringOff: number, n: number): void {
-  const hw = (ringOff + ER_HEAD) >> 2;
+  const hw = (ringOff + ER_HEAD) >>> 2;
   Atomics.store(arena.i32, hw, (Atomics.load(arena.i32, hw) + n) | 0);
 }
 
@@ -189,7 +189,7 @@ export function ringRelease(arena: ArenaApi, ringOff: number, n: number): void {
  */
 export function ringSleep(arena: ArenaApi, ringOff: number, timeoutMs: number): void {
   const i32 = arena.i32;
-  const dw = (ringOff + ER_DOORBELL) >> 2;
+  const dw = (ringOff + ER_DOORBELL) >>> 2;
   Atomics.store(i32, dw, 1);
   if (ringFill(arena, ringOff) !== 0 || ringClosed(arena, ringOff)) {
     Atomics.store(i32, dw, 0);
@@ -201,13 +201,13 @@ export function ringSleep(arena: ArenaApi, ringOff: number, timeoutMs: number): 
 
 /** Any thread: mark the ring closed and wake its CPU so it can exit. */
 export function ringClose(arena: ArenaApi, ringOff: number): void {
-  Atomics.store(arena.i32, (ringOff + ER_CLOSED) >> 2, 1);
-  const dw = (ringOff + ER_DOORBELL) >> 2;
+  Atomics.store(arena.i32, (ringOff + ER_CLOSED) >>> 2, 1);
+  const dw = (ringOff + ER_DOORBELL) >>> 2;
   Atomics.store(arena.i32, dw, 0);
   Atomics.notify(arena.i32, dw);
 }
 
 /** Any thread. */
 export function ringClosed(arena: ArenaApi, ringOff: number): boolean {
-  return Atomics.load(arena.i32, (ringOff + ER_CLOSED) >> 2) !== 0;
+  return Atomics.load(arena.i32, (ringOff + ER_CLOSED) >>> 2) !== 0;
 }

@@ -84,30 +84,30 @@ export function hookTableBytes(nhooks: number, ncpus: number): number {
 
 /** Syscall context: lay out an empty table in zeroed memory. */
 export function hookTableInit(arena: ArenaApi, tableOff: number, nhooks: number, ncpus: number): void {
-  arena.u32[tableOff >> 2] = nhooks;
-  arena.u32[(tableOff + 4) >> 2] = ncpus;
+  arena.u32[tableOff >>> 2] = nhooks;
+  arena.u32[(tableOff + 4) >>> 2] = ncpus;
 }
 
 function hookOff(arena: ArenaApi, tableOff: number, hookId: number): number {
-  const n = arena.u32[tableOff >> 2]!;
+  const n = arena.u32[tableOff >>> 2]!;
   if (!Number.isInteger(hookId) || hookId < 0 || hookId >= n) throw new BpfError(Errno.ENOENT, `no hook ${hookId}`);
   return tableOff + HT_HOOKS + hookId * HOOK_BYTES;
 }
 
 /** Index (in i64 words) of a hook's counter row for `cpu`. */
 export function hookCounterIndex(arena: ArenaApi, tableOff: number, hookId: number, cpu: number): number {
-  const n = arena.u32[tableOff >> 2]!;
-  const ncpus = arena.u32[(tableOff + 4) >> 2]!;
+  const n = arena.u32[tableOff >>> 2]!;
+  const ncpus = arena.u32[(tableOff + 4) >>> 2]!;
   const base = tableOff + HT_HOOKS + n * HOOK_BYTES;
-  return (base >> 3) + (hookId * ncpus + cpu) * HC_WORDS;
+  return (base >>> 3) + (hookId * ncpus + cpu) * HC_WORDS;
 }
 
 /** Syscall: find the hook for (type, target), or -1. */
 export function hookFind(arena: ArenaApi, tableOff: number, type: HookType, target: number): number {
-  const n = arena.u32[tableOff >> 2]!;
+  const n = arena.u32[tableOff >>> 2]!;
   for (let i = 0; i < n; i++) {
     const h = tableOff + HT_HOOKS + i * HOOK_BYTES;
-    if (Atomics.load(arena.i32, (h + H_INUSE) >> 2) === 1 && arena.u32[(h + H_TYPE) >> 2] === type && arena.u32[(h + H_TARGET) >> 2] === target >>> 0) return i;
+    if (Atomics.load(arena.i32, (h + H_INUSE) >>> 2) === 1 && arena.u32[(h + H_TYPE) >>> 2] === type && arena.u32[(h + H_TARGET) >>> 2] === target >>> 0) return i;
   }
   return -1;
 }
@@ -118,14 +118,14 @@ export function hookGetOrCreate(arena: ArenaApi, tableOff: number, type: HookTyp
   try {
     const found = hookFind(arena, tableOff, type, target);
     if (found >= 0) return found;
-    const n = arena.u32[tableOff >> 2]!;
+    const n = arena.u32[tableOff >>> 2]!;
     for (let i = 0; i < n; i++) {
       const h = tableOff + HT_HOOKS + i * HOOK_BYTES;
-      if (Atomics.load(arena.i32, (h + H_INUSE) >> 2) === 0) {
-        arena.u32[(h + H_TYPE) >> 2] = type;
-        arena.u32[(h + H_TARGET) >> 2] = target >>> 0;
-        arena.u32[(h + H_NPROGS) >> 2] = 0;
-        Atomics.store(arena.i32, (h + H_INUSE) >> 2, 1);
+      if (Atomics.load(arena.i32, (h + H_INUSE) >>> 2) === 0) {
+        arena.u32[(h + H_TYPE) >>> 2] = type;
+        arena.u32[(h + H_TARGET) >>> 2] = target >>> 0;
+        arena.u32[(h + H_NPROGS) >>> 2] = 0;
+        Atomics.store(arena.i32, (h + H_INUSE) >>> 2, 1);
         return i;
       }
     }
@@ -138,14 +138,14 @@ export function hookGetOrCreate(arena: ArenaApi, tableOff: number, type: HookTyp
 /** What a hook is. */
 export function hookInfo(arena: ArenaApi, tableOff: number, hookId: number): { type: HookType; target: number; progIds: number[]; linkIds: number[] } {
   const h = hookOff(arena, tableOff, hookId);
-  const n = arena.u32[(h + H_NPROGS) >> 2]!;
+  const n = arena.u32[(h + H_NPROGS) >>> 2]!;
   const progIds: number[] = [];
   const linkIds: number[] = [];
   for (let i = 0; i < n; i++) {
-    progIds.push(arena.u32[(h + H_PROGS + 4 * i) >> 2]!);
-    linkIds.push(arena.u32[(h + H_LINKS + 4 * i) >> 2]!);
+    progIds.push(arena.u32[(h + H_PROGS + 4 * i) >>> 2]!);
+    linkIds.push(arena.u32[(h + H_LINKS + 4 * i) >>> 2]!);
   }
-  return { type: arena.u32[(h + H_TYPE) >> 2]! as HookType, target: arena.u32[(h + H_TARGET) >> 2]!, progIds, linkIds };
+  return { type: arena.u32[(h + H_TYPE) >>> 2]! as HookType, target: arena.u32[(h + H_TARGET) >>> 2]!, progIds, linkIds };
 }
 
 /**
@@ -166,13 +166,13 @@ export function hookEdit(
     const cur = hookInfo(arena, tableOff, hookId);
     edit(cur.progIds, cur.linkIds);
     if (cur.progIds.length > HOOK_MAX_PROGS) throw new BpfError(Errno.E2BIG, `at most ${HOOK_MAX_PROGS} programs per hook`);
-    const sw = (h + H_SEQ) >> 2;
+    const sw = (h + H_SEQ) >>> 2;
     Atomics.add(i32, sw, 1); // odd: readers retry
     for (let i = 0; i < HOOK_MAX_PROGS; i++) {
-      Atomics.store(i32, (h + H_PROGS + 4 * i) >> 2, cur.progIds[i] ?? 0);
-      Atomics.store(i32, (h + H_LINKS + 4 * i) >> 2, cur.linkIds[i] ?? 0);
+      Atomics.store(i32, (h + H_PROGS + 4 * i) >>> 2, cur.progIds[i] ?? 0);
+      Atomics.store(i32, (h + H_LINKS + 4 * i) >>> 2, cur.linkIds[i] ?? 0);
     }
-    Atomics.store(i32, (h + H_NPROGS) >> 2, cur.progIds.length);
+    Atomics.store(i32, (h + H_NPROGS) >>> 2, cur.progIds.length);
     Atomics.add(i32, sw, 1); // even: published
   } finally {
     spinUnlock(i32, tableOff + 8);
@@ -181,7 +181,7 @@ export function hookEdit(
 
 /** CPU: the hook's current generation (one load; compare with a cached one). */
 export function hookSeq(arena: ArenaApi, tableOff: number, hookId: number): number {
-  return Atomics.load(arena.i32, (tableOff + HT_HOOKS + hookId * HOOK_BYTES + H_SEQ) >> 2);
+  return Atomics.load(arena.i32, (tableOff + HT_HOOKS + hookId * HOOK_BYTES + H_SEQ) >>> 2);
 }
 
 /**
@@ -192,18 +192,18 @@ export function hookRead(arena: ArenaApi, tableOff: number, hookId: number, out:
   const h = tableOff + HT_HOOKS + hookId * HOOK_BYTES;
   const i32 = arena.i32;
   for (;;) {
-    const s1 = Atomics.load(i32, (h + H_SEQ) >> 2);
+    const s1 = Atomics.load(i32, (h + H_SEQ) >>> 2);
     if ((s1 & 1) === 0) {
-      const n = Atomics.load(i32, (h + H_NPROGS) >> 2);
-      for (let i = 0; i < n && i < HOOK_MAX_PROGS; i++) out[i] = Atomics.load(i32, (h + H_PROGS + 4 * i) >> 2);
-      if (Atomics.load(i32, (h + H_SEQ) >> 2) === s1) return [Math.min(n, HOOK_MAX_PROGS), s1];
+      const n = Atomics.load(i32, (h + H_NPROGS) >>> 2);
+      for (let i = 0; i < n && i < HOOK_MAX_PROGS; i++) out[i] = Atomics.load(i32, (h + H_PROGS + 4 * i) >>> 2);
+      if (Atomics.load(i32, (h + H_SEQ) >>> 2) === s1) return [Math.min(n, HOOK_MAX_PROGS), s1];
     }
   }
 }
 
 /** Any thread: sum a hook's counter word over CPUs (or one CPU's value). */
 export function hookCounter(arena: ArenaApi, tableOff: number, hookId: number, word: number, cpu?: number): bigint {
-  const ncpus = arena.u32[(tableOff + 4) >> 2]!;
+  const ncpus = arena.u32[(tableOff + 4) >>> 2]!;
   let s = 0n;
   for (let c = 0; c < ncpus; c++) {
     if (cpu !== undefined && c !== cpu) continue;

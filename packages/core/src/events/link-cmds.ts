@@ -120,7 +120,7 @@ function progGet(proc: Process, fd: number): [number, number, number] {
     k.objects.put(slot);
     throw new BpfError(Errno.EINVAL, `fd ${fd} is not a program`);
   }
-  return [slot, k.arena.u32[(k.objects.dataOf(slot) >> 2) + P_TYPE_WORD]!, k.objects.idOf(slot)];
+  return [slot, k.arena.u32[(k.objects.dataOf(slot) >>> 2) + P_TYPE_WORD]!, k.objects.idOf(slot)];
 }
 
 /**
@@ -141,7 +141,7 @@ export function linkCreateHook(proc: Process, progFd: number, type: HookType, ta
     dataOff = k.arena.alloc(LINK_BYTES, KERNEL_OWNER);
     if (dataOff < 0) throw new BpfError(Errno.ENOMEM, "link");
     const u32 = k.arena.u32;
-    const w = dataOff >> 2;
+    const w = dataOff >>> 2;
     u32[w + L_HOOK] = hookId;
     u32[w + L_PROG_SLOT] = progSlot;
     u32[w + L_ATTACH_TYPE] = attachType;
@@ -174,7 +174,7 @@ export function linkCreateHook(proc: Process, progFd: number, type: HookType, ta
 
 /** Take a link off its hook and drop its program reference. Idempotent. */
 function linkDetachData(k: Kernel, dataOff: number, linkId: number): void {
-  const w = dataOff >> 2;
+  const w = dataOff >>> 2;
   if (Atomics.compareExchange(k.arena.u32, w + L_ATTACHED, 1, 2) !== 1) return;
   const table = hookTableOf(k);
   if (table > 0) {
@@ -190,7 +190,7 @@ function linkDetachData(k: Kernel, dataOff: number, linkId: number): void {
 }
 
 registerObjectRelease(ObjKind.Link, (k, dataOff, slot) => {
-  const w = dataOff >> 2;
+  const w = dataOff >>> 2;
   const state = Atomics.load(k.arena.u32, w + L_ATTACHED);
   if (state === 1) linkDetachData(k, dataOff, k.objects.idOf(slot));
   // Creation failed after the link object existed: the program reference is still held.
@@ -306,7 +306,7 @@ export const BPF_LINK_INFO_SIZE = 64;
  * counterparts (perf_event_open + BPF_LINK_CREATE) would, with no details.
  */
 registerInfoByFd(ObjKind.Link, (k, slot, out) => {
-  const w = k.objects.dataOf(slot) >> 2;
+  const w = k.objects.dataOf(slot) >>> 2;
   const u32 = k.arena.u32;
   const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const attached = Atomics.load(u32, w + L_ATTACHED) === 1;

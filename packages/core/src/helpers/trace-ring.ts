@@ -38,11 +38,11 @@ export class ArenaTracePipe implements TracePipe {
   /** Lays out an empty ring of `cap` bytes (a multiple of 8) at `off`. */
   static format(arena: ArenaApi, off: number, cap: number): void {
     arena.u8.fill(0, off, off + RING_HDR);
-    arena.u32[(off >> 2) + 4] = cap;
+    arena.u32[(off >>> 2) + 4] = cap;
   }
 
   private get w(): number {
-    return this.off >> 2;
+    return this.off >>> 2;
   }
 
   /** Records dropped because the ring was full. */
@@ -68,15 +68,15 @@ export class ArenaTracePipe implements TracePipe {
       }
       const data = this.off + RING_HDR;
       if (wrapWaste) {
-        if (cap - head >= 4) u32[(data + head) >> 2] = WRAP;
+        if (cap - head >= 4) u32[(data + head) >>> 2] = WRAP;
         used += wrapWaste;
         head = 0;
       }
       const r = data + head;
-      u32[r >> 2] = need;
-      u32[(r >> 2) + 1] = rec.cpu;
-      u32[(r >> 2) + 2] = rec.pid;
-      u32[(r >> 2) + 3] = msg.length;
+      u32[r >>> 2] = need;
+      u32[(r >>> 2) + 1] = rec.cpu;
+      u32[(r >>> 2) + 2] = rec.pid;
+      u32[(r >>> 2) + 3] = msg.length;
       a.dv.setBigUint64(r + 16, rec.ns, true);
       a.u8.fill(0, r + 24, r + 40);
       for (let i = 0; i < Math.min(rec.comm.length, 16); i++) a.u8[r + 24 + i] = rec.comm.charCodeAt(i) & 0xff;
@@ -102,19 +102,19 @@ export class ArenaTracePipe implements TracePipe {
       const data = this.off + RING_HDR;
       while (used > 0) {
         // used counts whole records and wrap padding, so it reaches exactly 0.
-        if (cap - tail < REC_HDR || u32[(data + tail) >> 2] === WRAP) {
+        if (cap - tail < REC_HDR || u32[(data + tail) >>> 2] === WRAP) {
           used -= cap - tail;
           tail = 0;
           continue;
         }
         const r = data + tail;
-        const len = u32[r >> 2]!;
-        const mlen = u32[(r >> 2) + 3]!;
+        const len = u32[r >>> 2]!;
+        const mlen = u32[(r >>> 2) + 3]!;
         const commBytes = a.u8.subarray(r + 24, r + 40);
         const z = commBytes.indexOf(0);
         out.push({
-          cpu: u32[(r >> 2) + 1]!,
-          pid: u32[(r >> 2) + 2]!,
+          cpu: u32[(r >>> 2) + 1]!,
+          pid: u32[(r >>> 2) + 2]!,
           ns: a.dv.getBigUint64(r + 16, true),
           comm: String.fromCharCode(...commBytes.subarray(0, z < 0 ? 16 : z)),
           msg: String.fromCharCode(...a.u8.subarray(r + REC_HDR, r + REC_HDR + mlen)),

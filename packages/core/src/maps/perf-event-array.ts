@@ -36,7 +36,7 @@ export function bindPerfEventArrayKernel(k: Kernel): void {
 
 /** Word index of the entry array. */
 function entriesW(m: { arena: MapHeaderView["arena"]; privOff: number }): number {
-  return m.arena.u32[m.privOff >> 2]! >> 2;
+  return m.arena.u32[m.privOff >>> 2]! >>> 2;
 }
 
 /** Program on a CPU: the perf event (arena offset) at `index`, or 0. Caller checks the bound. */
@@ -68,7 +68,7 @@ export const perfEventArrayMapOps: MapOps = {
     const off = m.arena.alloc(m.maxEntries * 8, owner);
     if (off < 0) return off;
     m.arena.u8.fill(0, off, off + m.maxEntries * 8);
-    m.arena.u32[m.privOff >> 2] = off;
+    m.arena.u32[m.privOff >>> 2] = off;
     return 0;
   },
   // Syscall, last reference: drop every event reference, free storage.
@@ -77,7 +77,7 @@ export const perfEventArrayMapOps: MapOps = {
     if (w === 0) return;
     for (let i = 0; i < m.maxEntries; i++) clearEntry(m, i);
     m.arena.free(w << 2);
-    m.arena.u32[m.privOff >> 2] = 0;
+    m.arena.u32[m.privOff >>> 2] = 0;
   },
   open(m: MapHeaderView): MapImpl {
     const u32 = m.arena.u32;
@@ -96,7 +96,7 @@ export const perfEventArrayMapOps: MapOps = {
         };
         if (!k) return fail(-Errno.EINVAL);
         if (flags !== BPF_ANY) return fail(-Errno.EINVAL);
-        const index = u32[keyOff >> 2]!;
+        const index = u32[keyOff >>> 2]!;
         if (index >= m.maxEntries) return fail(-Errno.E2BIG);
         // perf_event_get() on something that is not a perf event file: EBADF.
         if (k.objects.kindOf(objSlot) !== ObjKind.PerfEvent) return fail(-Errno.EBADF);
@@ -112,16 +112,16 @@ export const perfEventArrayMapOps: MapOps = {
       },
       // Syscall and program: fd_array_map_delete_elem.
       deleteElem(keyOff: number): number {
-        const index = u32[keyOff >> 2]!;
+        const index = u32[keyOff >>> 2]!;
         if (index >= m.maxEntries) return -Errno.E2BIG;
         return clearEntry(m, index) ? 0 : -Errno.ENOENT;
       },
       // Syscall: array order; past the end or on the last index, -ENOENT.
       getNextKey(keyOff: number, nextKeyOff: number): number {
-        const index = keyOff === 0 ? -1 : u32[keyOff >> 2]!;
+        const index = keyOff === 0 ? -1 : u32[keyOff >>> 2]!;
         const next = index >= m.maxEntries ? 0 : index + 1;
         if (next >= m.maxEntries) return -Errno.ENOENT;
-        u32[nextKeyOff >> 2] = next;
+        u32[nextKeyOff >>> 2] = next;
         return 0;
       },
     };

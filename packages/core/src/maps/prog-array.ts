@@ -44,7 +44,7 @@ function kernelOf(m: MapHeaderView): Kernel {
   return k;
 }
 
-const entriesW = (m: MapHeaderView): number => m.arena.u32[m.privOff >> 2]! >> 2;
+const entriesW = (m: MapHeaderView): number => m.arena.u32[m.privOff >>> 2]! >>> 2;
 
 /** Program on a CPU: the program slot at `index`, or -1 (out of range or empty). */
 export function progArrayGet(m: MapHeaderView, index: number): number {
@@ -67,7 +67,7 @@ function clearEntries(m: MapHeaderView): void {
  * use this map.
  */
 export function progArrayClaimOwner(m: MapHeaderView, progType: number): boolean {
-  const w = (m.privOff >> 2) + 1;
+  const w = (m.privOff >>> 2) + 1;
   const prev = Atomics.compareExchange(m.arena.u32, w, 0, progType + 1);
   return prev === 0 || prev === progType + 1;
 }
@@ -88,15 +88,15 @@ export const progArrayMapOps: MapOps = {
     const off = m.arena.alloc(m.maxEntries * 4, owner);
     if (off < 0) return off;
     m.arena.u8.fill(0, off, off + m.maxEntries * 4);
-    m.arena.u32[m.privOff >> 2] = off;
-    m.arena.u32[(m.privOff >> 2) + 1] = 0;
+    m.arena.u32[m.privOff >>> 2] = off;
+    m.arena.u32[(m.privOff >>> 2) + 1] = 0;
     return 0;
   },
   // Syscall, last reference: drop every program reference, free storage.
   free(m: MapHeaderView): void {
     clearEntries(m);
     m.arena.free(entriesW(m) << 2);
-    m.arena.u32[m.privOff >> 2] = 0;
+    m.arena.u32[m.privOff >>> 2] = 0;
   },
   // Syscall: last fd or pin gone (prog_array_map_clear): entries go unless BPF_F_PRESERVE_ELEMS.
   releaseUref(m: MapHeaderView): void {
@@ -104,14 +104,14 @@ export const progArrayMapOps: MapOps = {
   },
   open(m: MapHeaderView): MapImpl {
     const u32 = m.arena.u32;
-    const index = (keyOff: number): number => u32[keyOff >> 2]!;
+    const index = (keyOff: number): number => u32[keyOff >>> 2]!;
     return {
       // Syscall: the program id at the index (prog_fd_array_sys_lookup_elem).
       sysLookupElem(keyOff: number, outOff: number): number {
         const slot = progArrayGet(m, index(keyOff));
         if (slot < 0) return -Errno.ENOENT;
         const k = kernelOf(m);
-        u32[outOff >> 2] = k.objects.idOf(slot);
+        u32[outOff >>> 2] = k.objects.idOf(slot);
         return 0;
       },
       // Programs cannot look into a prog array; user space uses sysLookupElem.
@@ -128,7 +128,7 @@ export const progArrayMapOps: MapOps = {
         if (flags !== BPF_ANY && flags !== BPF_EXIST) return fail(-Errno.EINVAL);
         if (i >= m.maxEntries) return fail(-Errno.E2BIG);
         if (k.objects.kindOf(objSlot) !== ObjKind.Prog) return fail(-Errno.EINVAL);
-        const progType = k.arena.u32[(k.objects.dataOf(objSlot) >> 2) + 1]!; // P_TYPE
+        const progType = k.arena.u32[(k.objects.dataOf(objSlot) >>> 2) + 1]!; // P_TYPE
         if (!progArrayClaimOwner(m, progType)) return fail(-Errno.EINVAL);
         const old = Atomics.exchange(u32, entriesW(m) + i, objSlot + 1);
         if (old !== 0) k.objects.put(old - 1);
@@ -148,7 +148,7 @@ export const progArrayMapOps: MapOps = {
         const i = keyOff === 0 ? -1 : index(keyOff);
         const next = i >= m.maxEntries ? 0 : i + 1;
         if (next >= m.maxEntries) return -Errno.ENOENT;
-        u32[nextKeyOff >> 2] = next;
+        u32[nextKeyOff >>> 2] = next;
         return 0;
       },
     };

@@ -101,25 +101,25 @@ export function perfEventOpen(arena: ArenaApi, attr: PerfEventAttr, cpu: number,
   arena.u8.fill(0, evOff, evOff + PE_BYTES);
   arena.u8.fill(0, ringOff, ringOff + PAGE_BYTES);
   const u32 = arena.u32;
-  u32[(evOff + PE_CPU) >> 2] = cpu;
-  u32[(evOff + PE_TYPE) >> 2] = attr.type;
-  u32[(evOff + PE_CONFIG) >> 2] = attr.config;
-  u32[(evOff + PE_SAMPLE_TYPE) >> 2] = attr.sampleType;
-  u32[(evOff + PE_WAKEUP) >> 2] = Math.max(1, attr.watermark ? attr.wakeupWatermark ?? 1 : attr.wakeupEvents ?? 1);
-  u32[(evOff + PE_FLAGS) >> 2] = attr.watermark ? PE_F_WATERMARK : 0;
-  u32[(evOff + PE_PAGE_CNT) >> 2] = pageCnt;
-  u32[(evOff + PE_RING) >> 2] = ringOff;
-  u32[(evOff + PE_WAKE_WORD_OFF) >> 2] = evOff + PE_WAKE_WORD;
+  u32[(evOff + PE_CPU) >>> 2] = cpu;
+  u32[(evOff + PE_TYPE) >>> 2] = attr.type;
+  u32[(evOff + PE_CONFIG) >>> 2] = attr.config;
+  u32[(evOff + PE_SAMPLE_TYPE) >>> 2] = attr.sampleType;
+  u32[(evOff + PE_WAKEUP) >>> 2] = Math.max(1, attr.watermark ? attr.wakeupWatermark ?? 1 : attr.wakeupEvents ?? 1);
+  u32[(evOff + PE_FLAGS) >>> 2] = attr.watermark ? PE_F_WATERMARK : 0;
+  u32[(evOff + PE_PAGE_CNT) >>> 2] = pageCnt;
+  u32[(evOff + PE_RING) >>> 2] = ringOff;
+  u32[(evOff + PE_WAKE_WORD_OFF) >>> 2] = evOff + PE_WAKE_WORD;
   // The event's arena offset is unique while it is open: use it as its id.
-  arena.u64[(evOff + PE_ID) >> 3] = BigInt(evOff);
-  arena.u64[(ringOff + MP_DATA_OFFSET) >> 3] = BigInt(PAGE_BYTES);
-  arena.u64[(ringOff + MP_DATA_SIZE) >> 3] = BigInt(pageCnt * PAGE_BYTES);
+  arena.u64[(evOff + PE_ID) >>> 3] = BigInt(evOff);
+  arena.u64[(ringOff + MP_DATA_OFFSET) >>> 3] = BigInt(PAGE_BYTES);
+  arena.u64[(ringOff + MP_DATA_SIZE) >>> 3] = BigInt(pageCnt * PAGE_BYTES);
   return evOff;
 }
 
 /** Syscall: close the event and unmap its ring. */
 export function perfEventClose(arena: ArenaApi, evOff: number): void {
-  const ringOff = arena.u32[(evOff + PE_RING) >> 2]!;
+  const ringOff = arena.u32[(evOff + PE_RING) >>> 2]!;
   if (ringOff) arena.free(ringOff);
   arena.free(evOff);
 }
@@ -136,19 +136,19 @@ export interface PerfRingView {
 }
 
 export function perfEventRing(arena: ArenaApi, evOff: number): PerfRingView {
-  const pageOff = arena.u32[(evOff + PE_RING) >> 2]!;
+  const pageOff = arena.u32[(evOff + PE_RING) >>> 2]!;
   return {
     pageOff,
-    dataOff: pageOff + Number(arena.u64[(pageOff + MP_DATA_OFFSET) >> 3]!),
-    dataSize: Number(arena.u64[(pageOff + MP_DATA_SIZE) >> 3]!),
-    cpu: arena.u32[(evOff + PE_CPU) >> 2]!,
+    dataOff: pageOff + Number(arena.u64[(pageOff + MP_DATA_OFFSET) >>> 3]!),
+    dataSize: Number(arena.u64[(pageOff + MP_DATA_SIZE) >>> 3]!),
+    cpu: arena.u32[(evOff + PE_CPU) >>> 2]!,
   };
 }
 
 /** Any thread: statistics of an event. */
 export function perfEventStats(arena: ArenaApi, evOff: number): { samples: bigint; lost: bigint } {
   return {
-    samples: Atomics.load(arena.i64, (evOff + PE_SAMPLES) >> 3) as bigint,
-    lost: Atomics.load(arena.i64, (evOff + PE_LOST_TOTAL) >> 3) as bigint,
+    samples: Atomics.load(arena.i64, (evOff + PE_SAMPLES) >>> 3) as bigint,
+    lost: Atomics.load(arena.i64, (evOff + PE_LOST_TOTAL) >>> 3) as bigint,
   };
 }

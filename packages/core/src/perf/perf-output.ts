@@ -51,7 +51,7 @@ export function perfEventOutput(cpu: CpuContext, m: MapHeaderView, flags: bigint
   const evOff = perfEventArrayGet(m, index);
   if (evOff === 0) return -Errno.ENOENT;
   const u32 = m.arena.u32;
-  if (u32[(evOff + PE_TYPE) >> 2] !== PERF_TYPE_SOFTWARE || u32[(evOff + PE_CONFIG) >> 2] !== PERF_COUNT_SW_BPF_OUTPUT) return -Errno.EINVAL;
-  if (u32[(evOff + PE_CPU) >> 2] !== cpu.cpu) return -Errno.EOPNOTSUPP;
+  if (u32[(evOff + PE_TYPE) >>> 2] !== PERF_TYPE_SOFTWARE || u32[(evOff + PE_CONFIG) >>> 2] !== PERF_COUNT_SW_BPF_OUTPUT) return -Errno.EINVAL;
+  if (u32[(evOff + PE_CPU) >>> 2] !== cpu.cpu) return -Errno.EOPNOTSUPP;
   return perfOutput(m.arena, evOff, dataOff, size);
 }

@@ -79,17 +79,17 @@ function put32(dv: DataView, dataOff: number, mask: number, pos: number, v: numb
 export function perfOutput(arena: ArenaApi, evOff: number, src: number, len: number): number {
   const u32 = arena.u32;
   const i64 = arena.i64;
-  const pageOff = u32[(evOff + PE_RING) >> 2]!;
-  const size = u32[(evOff + PE_PAGE_CNT) >> 2]! * PAGE_BYTES;
+  const pageOff = u32[(evOff + PE_RING) >>> 2]!;
+  const size = u32[(evOff + PE_PAGE_CNT) >>> 2]! * PAGE_BYTES;
   const mask = size - 1;
   const dataOff = pageOff + PAGE_BYTES;
   const recBytes = sampleRecordBytes(len);
   if (recBytes > 0xffff) return -Errno.E2BIG;
 
-  let head = Number(i64[(pageOff + MP_DATA_HEAD) >> 3]!); // only this producer writes it
-  const tail = Number(Atomics.load(i64, (pageOff + MP_DATA_TAIL) >> 3));
+  let head = Number(i64[(pageOff + MP_DATA_HEAD) >>> 3]!); // only this producer writes it
+  const tail = Number(Atomics.load(i64, (pageOff + MP_DATA_TAIL) >>> 3));
   let free = size - (head - tail);
-  const lostOff = (evOff + PE_LOST_PENDING) >> 3;
+  const lostOff = (evOff + PE_LOST_PENDING) >>> 3;
   const lost = i64[lostOff]!;
   const dv = arena.dv;
 
@@ -97,7 +97,7 @@ export function perfOutput(arena: ArenaApi, evOff: number, src: number, len: num
     if (free < LOST_RECORD_BYTES + recBytes) return lose(arena, evOff);
     put32(dv, dataOff, mask, head, PERF_RECORD_LOST);
     put32(dv, dataOff, mask, head + 4, (LOST_RECORD_BYTES << 16) | 0);
-    dv.setBigUint64(dataOff + ((head + 8) & mask), arena.u64[(evOff + PE_ID) >> 3]!, true);
+    dv.setBigUint64(dataOff + ((head + 8) & mask), arena.u64[(evOff + PE_ID) >>> 3]!, true);
     dv.setBigUint64(dataOff + ((head + 16) & mask), lost, true);
     i64[lostOff] = 0n;
     head += LOST_RECORD_BYTES;
@@ -113,15 +113,15 @@ export function perfOutput(arena: ArenaApi, evOff: number, src: number, len: num
   const pad = recBytes - 12 - len;
   for (let i = 0; i < pad; i++) arena.u8[dataOff + ((head + 12 + len + i) & mask)] = 0;
   head += recBytes;
-  Atomics.store(i64, (pageOff + MP_DATA_HEAD) >> 3, BigInt(head));
-  Atomics.add(i64, (evOff + PE_SAMPLES) >> 3, 1n);
+  Atomics.store(i64, (pageOff + MP_DATA_HEAD) >>> 3, BigInt(head));
+  Atomics.add(i64, (evOff + PE_SAMPLES) >>> 3, 1n);
   maybeWake(arena, evOff, recBytes);
   return 0;
 }
 
 function lose(arena: ArenaApi, evOff: number): number {
-  arena.i64[(evOff + PE_LOST_PENDING) >> 3]! += 1n;
-  Atomics.add(arena.i64, (evOff + PE_LOST_TOTAL) >> 3, 1n);
+  arena.i64[(evOff + PE_LOST_PENDING) >>> 3]! += 1n;
+  Atomics.add(arena.i64, (evOff + PE_LOST_TOTAL) >>> 3, 1n);
   // A full ring wakes its reader regardless of the threshold, so it can drain.
   wake(arena, evOff);
   return -Errno.ENOSPC;
@@ -129,10 +129,10 @@ function lose(arena: ArenaApi, evOff: number): number {
 
 function maybeWake(arena: ArenaApi, evOff: number, bytes: number): void {
   const u32 = arena.u32;
-  const w = (evOff + PE_SINCE_WAKEUP) >> 2;
-  const step = (u32[(evOff + PE_FLAGS) >> 2]! & PE_F_WATERMARK) !== 0 ? bytes : 1;
+  const w = (evOff + PE_SINCE_WAKEUP) >>> 2;
+  const step = (u32[(evOff + PE_FLAGS) >>> 2]! & PE_F_WATERMARK) !== 0 ? bytes : 1;
   const since = u32[w]! + step;
-  if (since >= u32[(evOff + PE_WAKEUP) >> 2]!) {
+  if (since >= u32[(evOff + PE_WAKEUP) >>> 2]!) {
     u32[w] = 0;
     wake(arena, evOff);
   } else {
@@ -141,7 +141,7 @@ function maybeWake(arena: ArenaApi, evOff: number, bytes: number): void {
 }
 
 function wake(arena: ArenaApi, evOff: number): void {
-  const ww = arena.u32[(evOff + PE_WAKE_WORD_OFF) >> 2]! >> 2;
+  const ww = arena.u32[(evOff + PE_WAKE_WORD_OFF) >>> 2]! >>> 2;
   Atomics.add(arena.i32, ww, 1);
   Atomics.notify(arena.i32, ww);
 }
@@ -159,12 +159,12 @@ export type PerfRecord =
  * libbpf passes to its sample callback.
  */
 export function perfRingConsume(arena: ArenaApi, evOff: number, onRecord: (r: PerfRecord) => void): number {
-  const pageOff = arena.u32[(evOff + PE_RING) >> 2]!;
-  const size = arena.u32[(evOff + PE_PAGE_CNT) >> 2]! * PAGE_BYTES;
+  const pageOff = arena.u32[(evOff + PE_RING) >>> 2]!;
+  const size = arena.u32[(evOff + PE_PAGE_CNT) >>> 2]! * PAGE_BYTES;
   const mask = size - 1;
   const dataOff = pageOff + PAGE_BYTES;
-  const head = Number(Atomics.load(arena.i64, (pageOff + MP_DATA_HEAD) >> 3));
-  let tail = Number(arena.i64[(pageOff + MP_DATA_TAIL) >> 3]!);
+  const head = Number(Atomics.load(arena.i64, (pageOff + MP_DATA_HEAD) >>> 3));
+  let tail = Number(arena.i64[(pageOff + MP_DATA_TAIL) >>> 3]!);
   const u8 = arena.u8;
   let n = 0;
   const read = (pos: number, len: number): Uint8Array => {
@@ -194,12 +194,12 @@ export function perfRingConsume(arena: ArenaApi, evOff: number, onRecord: (r: Pe
     tail += recSize;
     n++;
   }
-  Atomics.store(arena.i64, (pageOff + MP_DATA_TAIL) >> 3, BigInt(tail));
+  Atomics.store(arena.i64, (pageOff + MP_DATA_TAIL) >>> 3, BigInt(tail));
   return n;
 }
 
 /** Any thread: bytes published and not yet consumed. */
 export function perfRingPending(arena: ArenaApi, evOff: number): number {
-  const pageOff = arena.u32[(evOff + PE_RING) >> 2]!;
-  return Number(Atomics.load(arena.i64, (pageOff + MP_DATA_HEAD) >> 3)) - Number(Atomics.load(arena.i64, (pageOff + MP_DATA_TAIL) >> 3));
+  const pageOff = arena.u32[(evOff + PE_RING) >>> 2]!;
+  return Number(Atomics.load(arena.i64, (pageOff + MP_DATA_HEAD) >>> 3)) - Number(Atomics.load(arena.i64, (pageOff + MP_DATA_TAIL) >>> 3));
 }

@@ -79,7 +79,7 @@ export function progEngine(k: Kernel): ExecutionEngine {
 export function progHeaderBySlot(k: Kernel, slot: number): ProgHeader | undefined {
   if (k.objects.kindOf(slot) !== ObjKind.Prog) return undefined;
   const off = k.objects.dataOf(slot);
-  if (off === 0 || Atomics.load(k.arena.u32, (off >> 2) + P_MAGIC) !== PROG_MAGIC) return undefined;
+  if (off === 0 || Atomics.load(k.arena.u32, (off >>> 2) + P_MAGIC) !== PROG_MAGIC) return undefined;
   return new ProgHeader(k.arena, off);
 }
 

@@ -88,7 +88,7 @@ export function progLoad(proc: Process, a: ProgLoadAttr): number {
   if (flags & BPF_F_TOKEN_FD) return -Errno.EINVAL; // no BPF tokens in bpfsim
   const priv = procPrivileged(proc);
   if (!priv && sysctlUnprivDisabled(k) !== 0) return -Errno.EPERM;
-  const cnt = a.insnCnt ?? a.insns.length >> 3;
+  const cnt = a.insnCnt ?? a.insns.length >>> 3;
   if (cnt === 0 || cnt > (priv ? BPF_COMPLEXITY_LIMIT_INSNS : BPF_MAXINSNS)) return -Errno.E2BIG;
   const type = progTypeFor(a.progType);
   if (type && !type.unprivLoad && !priv) return -Errno.EPERM;
@@ -206,11 +206,11 @@ function allocProgObject(k: Kernel, proc: Process, a: ProgLoadAttr, p: NewProg):
   }
   ar.u8.set(p.img, insns);
   ar.u8.set(p.user, orig);
-  p.mapSlots.forEach((s, i) => (ar.u32[(mapsOff >> 2) + i] = s));
-  const w = hdr >> 2;
+  p.mapSlots.forEach((s, i) => (ar.u32[(mapsOff >>> 2) + i] = s));
+  const w = hdr >>> 2;
   ar.u8.fill(0, hdr, hdr + PROG_HEADER_BYTES);
   ar.u32[w + P_TYPE] = p.type;
-  ar.u32[w + P_LEN] = p.img.length >> 3;
+  ar.u32[w + P_LEN] = p.img.length >>> 3;
   ar.u32[w + P_INSNS] = insns;
   ar.u32[w + P_ORIG_INSNS] = orig;
   ar.u32[w + P_NR_MAPS] = p.mapSlots.length;
@@ -222,7 +222,7 @@ function allocProgObject(k: Kernel, proc: Process, a: ProgLoadAttr, p: NewProg):
   ar.u32[w + P_KERN_VERSION] = a.kernVersion ?? 0;
   ar.u32[w + P_ATTACH_BTF_ID] = a.attachBtfId ?? 0;
   ar.u32[w + P_VERIFIED] = p.processed;
-  ar.u64[(hdr >> 3) + (P_LOAD_TIME >> 1)] = nowNs();
+  ar.u64[(hdr >>> 3) + (P_LOAD_TIME >> 1)] = nowNs();
   ar.u8.set(progTag(p.user), hdr + P_TAG * 4);
   ar.u8.set(p.name, hdr + P_NAME * 4);
   Atomics.store(ar.u32, w + P_MAGIC, PROG_MAGIC);
@@ -231,7 +231,7 @@ function allocProgObject(k: Kernel, proc: Process, a: ProgLoadAttr, p: NewProg):
 
 function freeProgBlocks(k: Kernel, hdr: number): void {
   const ar = k.arena;
-  const w = hdr >> 2;
+  const w = hdr >>> 2;
   Atomics.store(ar.u32, w + P_MAGIC, 0);
   for (const f of [P_INSNS, P_ORIG_INSNS, P_MAPS]) {
     const o = ar.u32[w + f]!;
@@ -242,9 +242,9 @@ function freeProgBlocks(k: Kernel, hdr: number): void {
 
 /** Last reference to a program gone (any thread): drop its map references and free its memory. */
 export function freeProgObject(k: Kernel, hdr: number): void {
-  const w = hdr >> 2;
+  const w = hdr >>> 2;
   const n = k.arena.u32[w + P_NR_MAPS]!;
-  const mapsW = k.arena.u32[w + P_MAPS]! >> 2;
+  const mapsW = k.arena.u32[w + P_MAPS]! >>> 2;
   const slots = Array.from({ length: n }, (_, i) => k.arena.u32[mapsW + i]!);
   freeProgBlocks(k, hdr);
   for (const s of slots) k.objects.put(s);

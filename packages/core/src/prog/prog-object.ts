@@ -54,7 +54,7 @@ export class ProgHeader {
     readonly off: number,
   ) {}
   word(i: number): number {
-    return this.arena.u32[(this.off >> 2) + i]!;
+    return this.arena.u32[(this.off >>> 2) + i]!;
   }
   get type(): number {
     return this.word(P_TYPE);
@@ -63,7 +63,7 @@ export class ProgHeader {
     return this.word(P_LEN);
   }
   get id(): number {
-    return Atomics.load(this.arena.u32, (this.off >> 2) + P_ID);
+    return Atomics.load(this.arena.u32, (this.off >>> 2) + P_ID);
   }
   get insnsOff(): number {
     return this.word(P_INSNS);
@@ -77,7 +77,7 @@ export class ProgHeader {
   /** Object slots of the maps this program uses. */
   mapSlots(): number[] {
     const n = this.word(P_NR_MAPS);
-    const w = this.word(P_MAPS) >> 2;
+    const w = this.word(P_MAPS) >>> 2;
     return Array.from({ length: n }, (_, i) => this.arena.u32[w + i]!);
   }
   nameBytes(): Uint8Array {
@@ -94,12 +94,12 @@ export class ProgHeader {
     return this.arena.u8.slice(o, o + 8);
   }
   u64(w: number): bigint {
-    return Atomics.load(this.arena.u64, (this.off >> 3) + (w >> 1));
+    return Atomics.load(this.arena.u64, (this.off >>> 3) + (w >> 1));
   }
   /** Adds one run of `ns` to the statistics (any thread). */
   addRun(ns: bigint, runs = 1n): void {
-    Atomics.add(this.arena.u64, (this.off >> 3) + (P_RUN_TIME >> 1), ns);
-    Atomics.add(this.arena.u64, (this.off >> 3) + (P_RUN_CNT >> 1), runs);
+    Atomics.add(this.arena.u64, (this.off >>> 3) + (P_RUN_TIME >> 1), ns);
+    Atomics.add(this.arena.u64, (this.off >>> 3) + (P_RUN_CNT >> 1), runs);
   }
   /** The image an engine compiles. */
   image(): ProgImage {

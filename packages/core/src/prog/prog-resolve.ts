@@ -92,7 +92,7 @@ export function resolveMaps(
 function arrayValueBase(k: Kernel, h: MapHandle): number {
   const keyOff = k.scratch(4);
   if (keyOff < 0) return 0;
-  k.arena.u32[keyOff >> 2] = 0;
+  k.arena.u32[keyOff >>> 2] = 0;
   return h.impl.lookupElem?.(keyOff, 0) ?? 0;
 }
 

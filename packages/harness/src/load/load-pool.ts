@@ -27,7 +27,7 @@ export class LoadThreads {
       idleTimeout: 1000,
     });
     this.stopOff = m.arena.alloc(8, KERNEL_OWNER);
-    m.arena.i32[this.stopOff >> 2] = 0;
+    m.arena.i32[this.stopOff >>> 2] = 0;
   }
 
   /** Start a task on a pool thread; resolves with its result when it ends. */
@@ -37,7 +37,7 @@ export class LoadThreads {
 
   /** Ask every running task to finish now. */
   stop(): void {
-    Atomics.store(this.m.arena.i32, this.stopOff >> 2, 1);
+    Atomics.store(this.m.arena.i32, this.stopOff >>> 2, 1);
   }
 
   async close(): Promise<void> {

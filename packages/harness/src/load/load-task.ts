@@ -49,7 +49,7 @@ export default function run(t: LoadTask): LoadResult {
   try {
     const fd = openMap(p, t);
     const end = performance.now() + t.durationMs;
-    const stopped = () => Atomics.load(kernel.arena.i32, t.stopOff >> 2) !== 0 || performance.now() >= end;
+    const stopped = () => Atomics.load(kernel.arena.i32, t.stopOff >>> 2) !== 0 || performance.now() >= end;
     if (t.kind === "writer") {
       const key = new Uint8Array(4);
       const val = new Uint8Array(8);

@@ -80,7 +80,7 @@ export class PerfBuffer {
     const arena = host.arena;
     this.wakeOff = arena.alloc(8, KERNEL_OWNER);
     if (this.wakeOff < 0) throw new BpfError(Errno.ENOMEM, "perf buffer");
-    arena.i32[this.wakeOff >> 2] = 0;
+    arena.i32[this.wakeOff >>> 2] = 0;
     const attr: PerfEventAttr = {
       type: PERF_TYPE_SOFTWARE,
       config: PERF_COUNT_SW_BPF_OUTPUT,
@@ -96,7 +96,7 @@ export class PerfBuffer {
         const { fd, evOff } = host.perfEventOpen(attr, cpu, opts.pageCnt);
         this.events.push({ cpu, fd, evOff });
         // Point the event's wake-ups at this buffer's word (our "epoll").
-        Atomics.store(arena.u32, (evOff + PE_WAKE_WORD_OFF) >> 2, this.wakeOff);
+        Atomics.store(arena.u32, (evOff + PE_WAKE_WORD_OFF) >>> 2, this.wakeOff);
         host.mapUpdatePerfFd(mapFd, cpu, fd);
       }
     } catch (e) {
@@ -126,7 +126,7 @@ export class PerfBuffer {
   async poll(timeoutMs: number): Promise<number> {
     if (this.closed) throw new BpfError(Errno.EBADF, "perf buffer closed");
     const i32 = this.host.arena.i32;
-    const w = this.wakeOff >> 2;
+    const w = this.wakeOff >>> 2;
     const seen = Atomics.load(i32, w);
     const n = this.consume();
     if (n > 0 || timeoutMs <= 0) return n;

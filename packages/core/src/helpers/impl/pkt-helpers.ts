@@ -35,8 +35,8 @@ export const skbLoadBytes: HelperImpl = (cpu, r1, r2, r3, r4) => {
   const to = needMem(a, r3, len, "bpf_skb_load_bytes to");
   const skb = needMem(a, r1, 192, "bpf_skb_load_bytes skb");
   const off = BigInt.asUintN(32, r2);
-  const skbLen = a.u32[skb >> 2]!;
-  const data = a.u32[(skb + 76) >> 2]!;
+  const skbLen = a.u32[skb >>> 2]!;
+  const data = a.u32[(skb + 76) >>> 2]!;
   if (off > 0x7fffffffn || Number(off) + len > skbLen) {
     a.u8.fill(0, to, to + len);
     return err(Errno.EFAULT);
@@ -57,7 +57,7 @@ interface XdpView {
 function xdpView(cpu: Parameters<HelperImpl>[0], r1: bigint): XdpView {
   const md = needMem(cpu.arena, r1, XDP_CTX_BLOCK, "xdp helper ctx");
   const u32 = cpu.arena.u32;
-  const w = md >> 2;
+  const w = md >>> 2;
   return { md, data: u32[w]!, end: u32[w + 1]!, meta: u32[w + 2]!, hardStart: u32[w + 6]!, frameSz: u32[w + 7]! };
 }
 
@@ -72,8 +72,8 @@ export const xdpAdjustHead: HelperImpl = (cpu, r1, r2) => {
   const u8 = cpu.arena.u8;
   if (metalen) u8.copyWithin(x.meta + delta, x.meta, x.meta + metalen);
   const u32 = cpu.arena.u32;
-  u32[(x.md >> 2) + 2] = x.meta + delta;
-  u32[x.md >> 2] = data;
+  u32[(x.md >>> 2) + 2] = x.meta + delta;
+  u32[x.md >>> 2] = data;
   return 0n;
 };
 
@@ -85,7 +85,7 @@ export const xdpAdjustMeta: HelperImpl = (cpu, r1, r2) => {
   if (meta < x.hardStart + XDP_FRAME_SIZE || meta > x.data) return err(Errno.EINVAL);
   const metalen = x.data - meta;
   if (metalen & 3 || metalen > 255) return err(Errno.EACCES);
-  cpu.arena.u32[(x.md >> 2) + 2] = meta;
+  cpu.arena.u32[(x.md >>> 2) + 2] = meta;
   return 0n;
 };
 
@@ -97,7 +97,7 @@ export const xdpAdjustTail: HelperImpl = (cpu, r1, r2) => {
   const end = x.end + delta;
   if (end > x.hardStart + x.frameSz - SKB_SHINFO_SIZE || end < x.data + ETH_HLEN) return err(Errno.EINVAL);
   if (delta > 0) cpu.arena.u8.fill(0, x.end, end);
-  cpu.arena.u32[(x.md >> 2) + 1] = end;
+  cpu.arena.u32[(x.md >>> 2) + 1] = end;
   return 0n;
 };
 

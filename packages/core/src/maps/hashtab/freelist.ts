@@ -44,13 +44,13 @@ export class FreeList {
     const first = hint < n ? hint : n - 1;
     for (let k = 0; k < n; k++) {
       const s = this.shardsOff + ((first + k) % n) * SHARD_BYTES;
-      if (this.u32[(s + 4) >> 2] === 0) continue; // racy peek; rechecked under the lock
+      if (this.u32[(s + 4) >>> 2] === 0) continue; // racy peek; rechecked under the lock
       spinLock(this.i32, s);
-      const e = this.u32[(s + 4) >> 2]!;
+      const e = this.u32[(s + 4) >>> 2]!;
       if (e !== 0) {
-        const next = this.u32[(e + E_LINK) >> 2]!;
-        this.u32[(s + 4) >> 2] = next;
-        if (next === 0) this.u32[(s + 8) >> 2] = 0;
+        const next = this.u32[(e + E_LINK) >>> 2]!;
+        this.u32[(s + 4) >>> 2] = next;
+        if (next === 0) this.u32[(s + 8) >>> 2] = 0;
       }
       spinUnlock(this.i32, s);
       if (e !== 0) return e;
@@ -62,11 +62,11 @@ export class FreeList {
   push(hint: number, e: number): void {
     const s = this.shardsOff + (hint < this.nshards ? hint : this.nshards - 1) * SHARD_BYTES;
     spinLock(this.i32, s);
-    this.u32[(e + E_LINK) >> 2] = 0;
-    const tail = this.u32[(s + 8) >> 2]!;
-    if (tail !== 0) this.u32[(tail + E_LINK) >> 2] = e;
-    else this.u32[(s + 4) >> 2] = e;
-    this.u32[(s + 8) >> 2] = e;
+    this.u32[(e + E_LINK) >>> 2] = 0;
+    const tail = this.u32[(s + 8) >>> 2]!;
+    if (tail !== 0) this.u32[(tail + E_LINK) >>> 2] = e;
+    else this.u32[(s + 4) >>> 2] = e;
+    this.u32[(s + 8) >>> 2] = e;
     spinUnlock(this.i32, s);
   }
 
@@ -74,7 +74,7 @@ export class FreeList {
   *drain(): Generator<number> {
     for (let k = 0; k < this.nshards; k++) {
       const s = this.shardsOff + k * SHARD_BYTES;
-      for (let e = this.u32[(s + 4) >> 2]!; e !== 0; e = this.u32[(e + E_LINK) >> 2]!) yield e;
+      for (let e = this.u32[(s + 4) >>> 2]!; e !== 0; e = this.u32[(e + E_LINK) >>> 2]!) yield e;
     }
   }
 }

@@ -59,7 +59,7 @@ export class HtabCore {
     this.u8 = a.u8;
     this.u32 = a.u32;
     this.i32 = a.i32;
-    const w = m.privOff >> 2;
+    const w = m.privOff >>> 2;
     this.bucketsOff = a.u32[w + P_BUCKETS]!;
     this.nBuckets = a.u32[w + P_NBUCKETS]!;
     this.mask = this.nBuckets - 1;
@@ -91,7 +91,7 @@ export class HtabCore {
     const n = this.keySize;
     if (((keyOff | n) & 3) === 0) {
       const u32 = this.u32;
-      for (let i = 0; i < n; i += 4) if (u32[(k + i) >> 2] !== u32[(keyOff + i) >> 2]) return false;
+      for (let i = 0; i < n; i += 4) if (u32[(k + i) >>> 2] !== u32[(keyOff + i) >>> 2]) return false;
       return true;
     }
     for (let i = 0; i < n; i++) if (u8[k + i] !== u8[keyOff + i]) return false;
@@ -101,14 +101,14 @@ export class HtabCore {
   /** Program or syscall, no lock: the element holding the key, or 0. */
   lookupRaw(hash: number, keyOff: number): number {
     const i = hash & this.mask;
-    const head = (this.bucketsOff + i * BUCKET_SIZE) >> 2;
+    const head = (this.bucketsOff + i * BUCKET_SIZE) >>> 2;
     const end = nullsMarker(i);
     const u32 = this.u32;
     for (;;) {
       let e = Atomics.load(u32, head);
       while (!isNulls(e)) {
-        if (u32[(e + E_HASH) >> 2] === hash && this.keyEq(e, keyOff)) return e;
-        e = Atomics.load(u32, (e + E_NEXT) >> 2);
+        if (u32[(e + E_HASH) >>> 2] === hash && this.keyEq(e, keyOff)) return e;
+        e = Atomics.load(u32, (e + E_NEXT) >>> 2);
       }
       if (e === end) return 0;
       // Ended in another bucket's chain: an element we walked was recycled. Restart.
@@ -118,8 +118,8 @@ export class HtabCore {
   /** Writer with bucket `b` locked: the element holding the key, or 0. */
   lookupLocked(b: number, hash: number, keyOff: number): number {
     const u32 = this.u32;
-    for (let e = u32[b >> 2]!; !isNulls(e); e = u32[(e + E_NEXT) >> 2]!) {
-      if (u32[(e + E_HASH) >> 2] === hash && this.keyEq(e, keyOff)) return e;
+    for (let e = u32[b >>> 2]!; !isNulls(e); e = u32[(e + E_NEXT) >>> 2]!) {
+      if (u32[(e + E_HASH) >>> 2] === hash && this.keyEq(e, keyOff)) return e;
     }
     return 0;
   }
@@ -135,19 +135,19 @@ export class HtabCore {
   /** Writer with `b` locked: publish `e` at the head of the chain. */
   linkHead(b: number, e: number): void {
     const u32 = this.u32;
-    u32[(e + E_NEXT) >> 2] = u32[b >> 2]!;
-    Atomics.add(u32, (e + E_GEN) >> 2, 1); // even -> odd: linked
-    Atomics.store(u32, b >> 2, e);
+    u32[(e + E_NEXT) >>> 2] = u32[b >>> 2]!;
+    Atomics.add(u32, (e + E_GEN) >>> 2, 1); // even -> odd: linked
+    Atomics.store(u32, b >>> 2, e);
   }
 
   /** Writer with `b` locked: unlink `e` if it is in the chain; true if it was. */
   unlink(b: number, e: number): boolean {
     const u32 = this.u32;
     let link = b;
-    for (let cur = u32[b >> 2]!; !isNulls(cur); cur = u32[(cur + E_NEXT) >> 2]!) {
+    for (let cur = u32[b >>> 2]!; !isNulls(cur); cur = u32[(cur + E_NEXT) >>> 2]!) {
       if (cur === e) {
-        Atomics.store(u32, link >> 2, u32[(e + E_NEXT) >> 2]!);
-        Atomics.add(u32, (e + E_GEN) >> 2, 1); // odd -> even: unlinked
+        Atomics.store(u32, link >>> 2, u32[(e + E_NEXT) >>> 2]!);
+        Atomics.add(u32, (e + E_GEN) >>> 2, 1); // odd -> even: unlinked
         return true;
       }
       link = cur + E_NEXT;
@@ -157,7 +157,7 @@ export class HtabCore {
 
   /** Write hash and key into a fresh (unlinked) element. */
   fillKey(e: number, hash: number, keyOff: number): void {
-    this.u32[(e + E_HASH) >> 2] = hash;
+    this.u32[(e + E_HASH) >>> 2] = hash;
     this.u8.copyWithin(e + this.keyOff, keyOff, keyOff + this.keySize);
   }
 
@@ -195,14 +195,14 @@ export class HtabCore {
    * (look the key up again). Copy, then confirm with `unchanged`.
    */
   readBegin(e: number, hash: number, keyOff: number): number {
-    const g = Atomics.load(this.u32, (e + E_GEN) >> 2);
-    if ((g & 1) === 0 || this.u32[(e + E_HASH) >> 2] !== hash || !this.keyEq(e, keyOff)) return -1;
+    const g = Atomics.load(this.u32, (e + E_GEN) >>> 2);
+    if ((g & 1) === 0 || this.u32[(e + E_HASH) >>> 2] !== hash || !this.keyEq(e, keyOff)) return -1;
     return g;
   }
 
   /** Syscall: true if `e` was not unlinked since `readBegin` returned `g`. */
   unchanged(e: number, g: number): boolean {
-    return Atomics.load(this.u32, (e + E_GEN) >> 2) === g;
+    return Atomics.load(this.u32, (e + E_GEN) >>> 2) === g;
   }
 
   /**
@@ -217,13 +217,13 @@ export class HtabCore {
       const hash = this.hash(keyOff);
       const e = this.lookupRaw(hash, keyOff);
       if (e !== 0) {
-        const next = Atomics.load(u32, (e + E_NEXT) >> 2);
+        const next = Atomics.load(u32, (e + E_NEXT) >>> 2);
         if (!isNulls(next)) return this.copyKeyOut(next, nextKeyOff);
         i = (hash & this.mask) + 1;
       }
     }
     for (; i < this.nBuckets; i++) {
-      const first = Atomics.load(u32, (this.bucketsOff + i * BUCKET_SIZE) >> 2);
+      const first = Atomics.load(u32, (this.bucketsOff + i * BUCKET_SIZE) >>> 2);
       if (!isNulls(first)) return this.copyKeyOut(first, nextKeyOff);
     }
     return -2; // -ENOENT: no more keys
@@ -240,11 +240,11 @@ export class HtabCore {
     const u32 = this.u32;
     let n = 0;
     for (let i = 0; i < this.nBuckets; i++) {
-      let e = Atomics.load(u32, (this.bucketsOff + i * BUCKET_SIZE) >> 2);
+      let e = Atomics.load(u32, (this.bucketsOff + i * BUCKET_SIZE) >>> 2);
       while (!isNulls(e)) {
         n++;
         if (visit(e) !== 0) return n;
-        e = Atomics.load(u32, (e + E_NEXT) >> 2);
+        e = Atomics.load(u32, (e + E_NEXT) >>> 2);
       }
     }
     return n;
@@ -255,7 +255,7 @@ export class HtabCore {
     const out: number[] = [];
     const u32 = this.u32;
     for (let i = 0; i < this.nBuckets; i++) {
-      for (let e = u32[(this.bucketsOff + i * BUCKET_SIZE) >> 2]!; !isNulls(e); e = u32[(e + E_NEXT) >> 2]!) out.push(e);
+      for (let e = u32[(this.bucketsOff + i * BUCKET_SIZE) >>> 2]!; !isNulls(e); e = u32[(e + E_NEXT) >>> 2]!) out.push(e);
     }
     return out;
   }

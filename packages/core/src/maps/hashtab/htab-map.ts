@@ -74,7 +74,7 @@ export class HtabMap extends HtabValues implements MapImpl {
     if (fl.percpu) {
       this.lookupPercpuElem = (keyOff, cpu) => (cpu < 0 || cpu >= this.ncpus ? 0 : this.lookupElem(keyOff, cpu));
     }
-    const w = m.privOff >> 2;
+    const w = m.privOff >>> 2;
     const u32 = this.u32;
     this.prealloc = u32[w + P_POOL] !== 0;
     this.owner = u32[w + P_OWNER]!;
@@ -321,7 +321,7 @@ export class HtabMap extends HtabValues implements MapImpl {
 
   /** LRU eviction (LRU lock held): unlink `e` if it is still in its bucket. */
   private delFromHtab(e: number): boolean {
-    const b = this.bucketOf(this.u32[(e + E_HASH) >> 2]!);
+    const b = this.bucketOf(this.u32[(e + E_HASH) >>> 2]!);
     this.lockBucket(b);
     const found = this.unlink(b, e);
     if (found) this.decCount();

@@ -110,7 +110,7 @@ export function makeHtabOps(fl: HtabFlavour): MapOps {
     /** Syscall: lay out buckets, pool and lists; record them in the private words. */
     alloc(m: MapHeaderView, owner: number): number {
       const a = m.arena;
-      const w = m.privOff >> 2;
+      const w = m.privOff >>> 2;
       const max = effectiveMaxEntries(
         { mapType: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, mapFlags: m.flags },
         m.ncpus,
@@ -134,7 +134,7 @@ export function makeHtabOps(fl: HtabFlavour): MapOps {
         for (const off of got) a.free(off);
         return -Errno.ENOMEM;
       }
-      for (let i = 0; i < nBuckets; i++) a.u32[(bucketsOff + i * BUCKET_SIZE) >> 2] = nullsMarker(i);
+      for (let i = 0; i < nBuckets; i++) a.u32[(bucketsOff + i * BUCKET_SIZE) >>> 2] = nullsMarker(i);
       a.u32[w + P_BUCKETS] = bucketsOff;
       a.u32[w + P_NBUCKETS] = nBuckets;
       a.u32[w + P_SEED] = m.flags & BPF_F_ZERO_SEED ? 0 : (Math.random() * 2 ** 32) >>> 0;
@@ -155,7 +155,7 @@ export function makeHtabOps(fl: HtabFlavour): MapOps {
     /** Syscall, last reference gone: return every block to the arena. */
     free(m: MapHeaderView): void {
       const a: ArenaApi = m.arena;
-      const w = m.privOff >> 2;
+      const w = m.privOff >>> 2;
       const poolOff = a.u32[w + P_POOL]!;
       if (poolOff === 0) {
         // Without prealloc each element is its own block, linked or on a free list.

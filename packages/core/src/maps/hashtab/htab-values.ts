@@ -22,7 +22,7 @@ import { HtabCore } from "./htab-core.js";
 function lockBounded(i32: Int32Array, off: number): boolean {
   for (let i = 0; i < 256; i++) {
     if (spinTryLock(i32, off)) return true;
-    if (i >= 32) Atomics.wait(i32, off >> 2, Atomics.load(i32, off >> 2), 0.02);
+    if (i >= 32) Atomics.wait(i32, off >>> 2, Atomics.load(i32, off >>> 2), 0.02);
   }
   return false;
 }

@@ -130,7 +130,7 @@ export class BpfLru {
 
   /** Nodes on list `t` of LRU `i` (tests). */
   listCount(i: number, t: number): number {
-    return this.u32[(this.blocksOff + i * LRU_BLOCK_SIZE + 12 + 12 * t) >> 2]!;
+    return this.u32[(this.blocksOff + i * LRU_BLOCK_SIZE + 12 + 12 * t) >>> 2]!;
   }
 
   private nodeCpu(e: number): number {
@@ -143,7 +143,7 @@ export class BpfLru {
     const first = this.head(blk, LRU_ACTIVE);
     let e = this.tail(blk, LRU_ACTIVE);
     for (let i = 0; e !== 0 && i < this.nrScans; i++) {
-      const prev = this.u32[(e + E_LINK) >> 2]!;
+      const prev = this.u32[(e + E_LINK) >>> 2]!;
       this.move(blk, e, this.u8[e + E_REF] ? LRU_ACTIVE : LRU_INACTIVE);
       if (e === first) break;
       e = prev;
@@ -154,7 +154,7 @@ export class BpfLru {
     let freed = 0;
     let e = this.tail(blk, LRU_INACTIVE);
     for (let i = 0; e !== 0 && i < this.nrScans; i++) {
-      const prev = this.u32[(e + E_LINK) >> 2]!;
+      const prev = this.u32[(e + E_LINK) >>> 2]!;
       if (this.u8[e + E_REF]) {
         this.move(blk, e, LRU_ACTIVE);
       } else if (this.delFromHtab(e)) {
@@ -168,7 +168,7 @@ export class BpfLru {
 
   private forceShrink(blk: number): void {
     for (const t of [LRU_INACTIVE, LRU_ACTIVE]) {
-      for (let e = this.tail(blk, t); e !== 0; e = this.u32[(e + E_LINK) >> 2]!) {
+      for (let e = this.tail(blk, t); e !== 0; e = this.u32[(e + E_LINK) >>> 2]!) {
         if (this.delFromHtab(e)) {
           this.move(blk, e, LRU_FREE);
           return;
@@ -178,13 +178,13 @@ export class BpfLru {
   }
 
   private head(blk: number, t: number): number {
-    return this.u32[(blk + 4 + 12 * t) >> 2]!;
+    return this.u32[(blk + 4 + 12 * t) >>> 2]!;
   }
   private tail(blk: number, t: number): number {
-    return this.u32[(blk + 8 + 12 * t) >> 2]!;
+    return this.u32[(blk + 8 + 12 * t) >>> 2]!;
   }
   private count(blk: number, t: number): number {
-    return this.u32[(blk + 12 + 12 * t) >> 2]!;
+    return this.u32[(blk + 12 + 12 * t) >>> 2]!;
   }
 
   /** Unlink `e` from its list and add it at the head of list `t`, clearing ref. */
@@ -196,13 +196,13 @@ export class BpfLru {
   private addHead(blk: number, t: number, e: number): void {
     const u32 = this.u32;
     const h = blk + 4 + 12 * t;
-    const first = u32[h >> 2]!;
-    u32[(e + E_LINK) >> 2] = 0;
-    u32[(e + E_LNEXT) >> 2] = first;
-    if (first !== 0) u32[(first + E_LINK) >> 2] = e;
-    else u32[(h + 4) >> 2] = e;
-    u32[h >> 2] = e;
-    u32[(h + 8) >> 2] = u32[(h + 8) >> 2]! + 1;
+    const first = u32[h >>> 2]!;
+    u32[(e + E_LINK) >>> 2] = 0;
+    u32[(e + E_LNEXT) >>> 2] = first;
+    if (first !== 0) u32[(first + E_LINK) >>> 2] = e;
+    else u32[(h + 4) >>> 2] = e;
+    u32[h >>> 2] = e;
+    u32[(h + 8) >>> 2] = u32[(h + 8) >>> 2]! + 1;
     this.u8[e + E_LIST] = t;
     this.u8[e + E_REF] = 0;
   }
@@ -210,12 +210,12 @@ export class BpfLru {
   private unlink(blk: number, e: number): void {
     const u32 = this.u32;
     const h = blk + 4 + 12 * this.u8[e + E_LIST]!;
-    const prev = u32[(e + E_LINK) >> 2]!;
-    const next = u32[(e + E_LNEXT) >> 2]!;
-    if (prev !== 0) u32[(prev + E_LNEXT) >> 2] = next;
-    else u32[h >> 2] = next;
-    if (next !== 0) u32[(next + E_LINK) >> 2] = prev;
-    else u32[(h + 4) >> 2] = prev;
-    u32[(h + 8) >> 2] = u32[(h + 8) >> 2]! - 1;
+    const prev = u32[(e + E_LINK) >>> 2]!;
+    const next = u32[(e + E_LNEXT) >>> 2]!;
+    if (prev !== 0) u32[(prev + E_LNEXT) >>> 2] = next;
+    else u32[h >>> 2] = next;
+    if (next !== 0) u32[(next + E_LINK) >>> 2] = prev;
+    else u32[(h + 4) >>> 2] = prev;
+    u32[(h + 8) >>> 2] = u32[(h + 8) >>> 2]! - 1;
   }
 }
