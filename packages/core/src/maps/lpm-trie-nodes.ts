@@ -61,8 +61,11 @@ export class LpmNodes {
 
   // ---- bit helpers (any context) ---------------------------------------------
 
+  /** The key's prefixlen (u32, little-endian; a program's key may be unaligned). */
   protected keyPrefixlen(keyOff: number): number {
-    return this.m.arena.dv.getUint32(keyOff, true);
+    if ((keyOff & 3) === 0) return this.u32[keyOff >>> 2]!;
+    const u8 = this.u8;
+    return (u8[keyOff]! | (u8[keyOff + 1]! << 8) | (u8[keyOff + 2]! << 16) | (u8[keyOff + 3]! << 24)) >>> 0;
   }
 
   /** extract_bit(): bit `i` of the data at `dataOff`, MSB first. */

@@ -88,6 +88,7 @@ class LpmTrie extends LpmNodes implements MapImpl {
   lookupElem(keyOff: number): number {
     const keyPlen = this.keyPrefixlen(keyOff);
     if (keyPlen > this.maxPrefixlen) return 0;
+    if (this.dataSize === 4) return this.lookup4(keyOff, keyPlen);
     let found = 0;
     let node = Atomics.load(this.u32, this.w + P_ROOT);
     // Each step of a consistent trie lengthens the prefix; the bound only
@@ -103,6 +104,38 @@ class LpmTrie extends LpmNodes implements MapImpl {
       if (!this.isIm(node)) found = node;
       if (np >= this.maxPrefixlen) break;
       node = this.child(node, this.bit(keyOff + 4, np));
+    }
+    return found === 0 ? 0 : found + this.valOff;
+  }
+
+  /**
+   * lookupElem for 4-byte data (IPv4 prefixes), the same walk on words: the
+   * key's bits are read once as a big-endian u32, each node's as another, so
+   * longest_prefix_match() is one clz32 and extract_bit() a shift.
+   */
+  private lookup4(keyOff: number, keyPlen: number): number {
+    const u8 = this.u8;
+    const u32 = this.u32;
+    const k = keyOff + 4;
+    const key = (u8[k]! << 24) | (u8[k + 1]! << 16) | (u8[k + 2]! << 8) | u8[k + 3]!;
+    let found = 0;
+    let node = Atomics.load(u32, this.w + P_ROOT);
+    for (let steps = 0; node !== 0 && steps <= 32; steps++) {
+      const nw = node >>> 2;
+      const np = u32[nw + (N_PREFIXLEN >>> 2)]!;
+      // Node data is 8-aligned: one word load, swapped to big-endian.
+      const x = u32[nw + (N_DATA >>> 2)]!;
+      const data = (x << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
+      const ml = Math.min(Math.clz32(data ^ key), np, keyPlen);
+      if (ml === 32) {
+        found = node;
+        break;
+      }
+      if (ml < np) break;
+      if ((u32[nw + (N_FLAGS >>> 2)]! & NODE_IM) === 0) found = node;
+      if (np >= 32) break;
+      // A plain load, as LpmNodes.child explains.
+      node = u32[nw + (N_CHILD0 >>> 2) + ((key >>> (31 - np)) & 1)]!;
     }
     return found === 0 ? 0 : found + this.valOff;
   }
