@@ -22,6 +22,7 @@ import type { DecodedInsns } from "./decode.js";
 import { FaultCode, L_DEPTH, L_H_A, MAX_CALL_FRAMES, REG_LOCAL, Slot, Ty, callSlot, type EmitEnv } from "./frame.js";
 import { HELPER_MAP_LOOKUP_ELEM, emitArrayLookup } from "./inline-helpers.js";
 import { emitHashLookup } from "./inline-hash.js";
+import { emitLpmLookup } from "./inline-lpm.js";
 import { HELPER_MAP_DELETE_ELEM, HELPER_MAP_UPDATE_ELEM } from "./glue.js";
 import { ByteWriter, Op } from "./wasm-writer.js";
 import { HELPER32_CALL, helperImpl32, type Helper32Entry } from "../../helpers/helper-table.js";
@@ -126,6 +127,7 @@ export function emitCall(w: ByteWriter, ins: DecodedInsns, i: number, funcIndex:
   };
   const site = env.inline.get(i);
   if (site?.kind === "hash") emitHashLookup(w, site, env.arenaSize, call);
+  else if (site?.kind === "lpm") emitLpmLookup(w, site, env.arenaSize, call);
   else if (site) emitArrayLookup(w, site, env.arenaSize, call);
   else if (id === HELPER_MAP_LOOKUP_ELEM) emitLookup32(w, i, call);
   else if (id === HELPER_MAP_UPDATE_ELEM || id === HELPER_MAP_DELETE_ELEM) emitUpdate32(w, id, i, call);

@@ -1,6 +1,7 @@
 /**
  * Helpers the JIT emits inline instead of calling out to JavaScript:
- * bpf_map_lookup_elem on a (PERCPU_)HASH map (inline-hash.ts) and on a
+ * bpf_map_lookup_elem on a (PERCPU_)HASH map (inline-hash.ts), on an IPv4
+ * LPM trie (inline-lpm.ts) and on a
  * BPF_MAP_TYPE_ARRAY, like Linux's
  * array_map_gen_lookup(), and on a BPF_MAP_TYPE_PERCPU_ARRAY (Linux's
  * percpu_array_map_gen_lookup), with this CPU's shard:
@@ -28,6 +29,7 @@ import { P_VALUES } from "../../maps/array.js";
 import { MapType } from "../../uapi.js";
 import { Cls, OP_LDDW, type DecodedInsns } from "./decode.js";
 import { hashAt, hashSiteKey, type HashLookupSite } from "./inline-hash.js";
+import { lpmAt, lpmSiteKey, type LpmLookupSite } from "./inline-lpm.js";
 import { G_CPU_ID, L_T0, REG_LOCAL } from "./frame.js";
 import { ByteWriter, Op } from "./wasm-writer.js";
 
@@ -44,8 +46,8 @@ export interface ArrayLookupSite {
   readonly ncpus: number;
 }
 
-/** An inlined site: an array lookup (this file) or a hash lookup (inline-hash.ts). */
-export type InlineSite = (ArrayLookupSite & { readonly kind?: "array" }) | HashLookupSite;
+/** An inlined site: an array lookup (this file), a hash lookup (inline-hash.ts) or an LPM trie lookup (inline-lpm.ts). */
+export type InlineSite = (ArrayLookupSite & { readonly kind?: "array" }) | HashLookupSite | LpmLookupSite;
 
 /** Inline sites by call insn index. */
 export type InlinePlan = ReadonlyMap<number, InlineSite>;
@@ -96,7 +98,7 @@ export function planInlines(ins: DecodedInsns, arena: ArenaApi | undefined): Inl
       continue;
     }
     if (op === 0x85 && ins.src[i] === 0 && ins.imm[i] === HELPER_MAP_LOOKUP_ELEM && r1 >= 0) {
-      const site = arrayAt(arena, r1) ?? hashAt(arena, r1);
+      const site = arrayAt(arena, r1) ?? hashAt(arena, r1) ?? lpmAt(arena, r1);
       if (site) plan.set(i, site);
     }
     if (cls === Cls.JMP || cls === Cls.JMP32) r1 = -1;
@@ -110,7 +112,9 @@ export function planInlines(ins: DecodedInsns, arena: ArenaApi | undefined): Inl
 export function planKey(plan: InlinePlan): string {
   let k = "";
   for (const [pc, s] of plan) {
-    k += s.kind === "hash" ? `${pc}:${hashSiteKey(s)};` : `${pc}:${s.valuesOff}:${s.elemSize}:${s.maxEntries}:${s.shard}:${s.ncpus};`;
+    if (s.kind === "hash") k += `${pc}:${hashSiteKey(s)};`;
+    else if (s.kind === "lpm") k += `${pc}:${lpmSiteKey(s)};`;
+    else k += `${pc}:${s.valuesOff}:${s.elemSize}:${s.maxEntries}:${s.shard}:${s.ncpus};`;
   }
   return k;
 }

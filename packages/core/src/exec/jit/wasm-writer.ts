@@ -69,6 +69,7 @@ export const Op = {
   i64LeU: 0x58,
   i64GeS: 0x59,
   i64GeU: 0x5a,
+  i32Clz: 0x67,
   i32Add: 0x6a,
   i32Sub: 0x6b,
   i32Mul: 0x6c,
