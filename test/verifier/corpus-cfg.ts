@@ -1,6 +1,6 @@
 /** Control flow: jumps, unreachable code, loops, subprograms, call depth. */
 import * as a from "./asm.js";
-import { category, ret0, UNPRIV } from "./corpus-util.js";
+import { category, ret0, UNPRIV, ARRAY8, lookupChecked } from "./corpus-util.js";
 
 const { ok, bad } = category("cfg");
 
@@ -11,6 +11,9 @@ const deepChain = (n: number): a.Slot[] => {
   out.push(a.mov(0, 0), a.exit());
   return out;
 };
+
+/** Straight code with two `goto +0`: enough jumps and instructions for Linux to leave a checkpoint. */
+const filler: a.Slot[] = [a.mov(3, 0), a.mov(3, 1), a.mov(3, 2), a.ja(0), a.mov(3, 3), a.mov(3, 4), a.ja(0), a.mov(3, 5), a.mov(3, 6), a.ja(0), a.mov(3, 7)];
 
 export const cfgCases = [
   ok("return 0", ret0),
@@ -66,4 +69,14 @@ export const cfgCases = [
   ok("dead branch not explored", [a.mov(1, 5), a.jmpi("jgt", 1, 10, 1), a.ja(1), a.ldx("dw", 0, 9, 0), a.mov(0, 0), a.exit()]),
   ok("jset never taken", [a.ldx("w", 1, 1, 0), a.and(1, 0xf), a.jmpi("jset", 1, 0x10, 1), a.ja(1), a.ldx("dw", 0, 9, 0), a.mov(0, 0), a.exit()]),
   bad("jset maybe taken reaches bad insn", "R9 !read_ok", [a.ldx("w", 1, 1, 0), a.and(1, 0x1f), a.jmpi("jset", 1, 0x10, 1), a.ja(1), a.ldx("dw", 0, 9, 0), a.mov(0, 0), a.exit()]),
+  // Pruning compares a scalar by value only where it is precise: r6 = 100 or 0 meets the checkpoint
+  // the first path left in the filler after the join.
+  bad("pruning keeps a scalar that later offsets a map value", "invalid access to map value, value_size=8 off=100 size=8", [
+    ...lookupChecked(0), a.movr(7, 0), a.ldx("w", 1, 7, 0), a.mov(6, 100), a.jmpi("jgt", 1, 5, 1), a.mov(6, 0), ...filler,
+    a.addr(7, 6), a.ldx("dw", 0, 7, 0), a.exit(),
+  ], { maps: [ARRAY8] }),
+  ok("pruning ignores a scalar that is only returned", [
+    ...lookupChecked(0), a.movr(7, 0), a.ldx("w", 1, 7, 0), a.mov(6, 100), a.jmpi("jgt", 1, 5, 1), a.mov(6, 0), ...filler,
+    a.movr(0, 6), a.exit(),
+  ], { maps: [ARRAY8] }),
 ];

@@ -163,6 +163,8 @@ export function isStateVisited(ctx: Vctx, insn: number): boolean {
       // Linux keeps an evicted state allocated while paths still hang from it; peak_states counts it.
     }
   }
+  // Linux counts the states it compared against (before adding one, even when it adds none).
+  if (statesCnt > ctx.maxStatesPerInsn) ctx.maxStatesPerInsn = statesCnt;
   if (!addNew) {
     if (list.length) ctx.explored.set(insn, list);
     return false;
@@ -181,7 +183,5 @@ export function isStateVisited(ctx: Vctx, insn: number): boolean {
   ctx.totalStates++;
   ctx.curStates++;
   if (ctx.curStates > ctx.peakStates) ctx.peakStates = ctx.curStates;
-  // Linux counts the states it compared against, not the new one.
-  if (statesCnt > ctx.maxStatesPerInsn) ctx.maxStatesPerInsn = statesCnt;
   return false;
 }
