@@ -124,6 +124,8 @@ export class RingBuffer {
   private consumeRing(r: Ring): number {
     const a = this.proc.kernel.arena;
     const data = r.base + DATA_PAGE;
+    // The arena's buffer, read once: Memory.buffer is a slow getter.
+    const buf = a.u8.buffer;
     let cons = loadPos(a, r.base + CONSUMER_PAGE);
     let n = 0;
     for (;;) {
@@ -137,7 +139,7 @@ export class RingBuffer {
         cons += recordBytes(len);
         if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
           const size = len & 0x3fffffff;
-          const view = new Uint8Array(a.memory.buffer, hdr + BPF_RINGBUF_HDR_SZ, size);
+          const view = new Uint8Array(buf, hdr + BPF_RINGBUF_HDR_SZ, size);
           const ret = r.cb(view, size);
           if (typeof ret === "number" && ret < 0) {
             storePos(a, r.base + CONSUMER_PAGE, cons);
