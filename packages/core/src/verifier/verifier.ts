@@ -191,6 +191,8 @@ function popBranch(ctx: Vctx): boolean {
 function doCheck(ctx: Vctx): void {
   ctx.cur = initialState();
   const insns = ctx.insns;
+  /** The current path was just taken from the pending stack (no instruction of it run yet). */
+  let popped = false;
   for (;;) {
     const idx = ctx.insnIdx;
     const insn = insns[idx];
@@ -199,19 +201,23 @@ function doCheck(ctx: Vctx): void {
       ctx.fail("E2BIG", `BPF program is too large. Processed ${ctx.processed} insn`);
     }
     if (ctx.cfg.prunePoints[idx] && isStateVisited(ctx, idx)) {
-      if (ctx.env.logLevel >= 2) {
+      // Level 2: "from" only for a path pruned as soon as it was popped (Linux's do_print_state).
+      if (ctx.env.logLevel >= 2 && popped) {
         ctx.log.line("");
         ctx.log.line(`from ${ctx.prevInsnIdx} to ${idx}: safe`);
       }
-      else if (ctx.env.logLevel === 1) ctx.log.line(`${idx}: safe`);
+      else if (ctx.env.logLevel > 0) ctx.log.line(`${idx}: safe`);
       if (!popBranch(ctx)) return;
+      popped = true;
       continue;
     }
+    popped = false;
     logInsn(ctx, insn);
     ctx.prevInsnIdx = idx;
     const next = step(ctx, insn, idx);
     if (next < 0) {
       if (!popBranch(ctx)) return;
+      popped = true;
       continue;
     }
     logAfter(ctx, next);
