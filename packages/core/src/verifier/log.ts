@@ -129,14 +129,17 @@ export function regStr(r: Reg): string {
 
 const SLOT_CH: Record<number, string> = { [Slot.Invalid]: "?", [Slot.Spill]: "r", [Slot.Misc]: "m", [Slot.Zero]: "0" };
 
-/** Registers `which` (or all initialised ones) and the stack of a frame. */
-export function frameStr(f: Frame, which?: number[], withStack = true): string {
+/**
+ * Registers `which` (or all initialised ones) and the stack of a frame.
+ * Scalars in `precise` (bit i = Ri) carry Linux's `P` mark.
+ */
+export function frameStr(f: Frame, which?: number[], withStack = true, precise = 0): string {
   const out: string[] = [];
   const regs = which ?? f.regs.map((_, i) => i);
   for (const i of regs) {
     const r = f.regs[i]!;
     if (r.type === T.NotInit) continue;
-    out.push(`R${i}=${regStr(r)}`);
+    out.push(`R${i}=${r.type === T.Scalar && precise & (1 << i) ? "P" : ""}${regStr(r)}`);
   }
   if (withStack) {
     f.stack.forEach((s, i) => {

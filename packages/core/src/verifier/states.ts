@@ -147,8 +147,11 @@ export function isStateVisited(ctx: Vctx, insn: number): boolean {
     if (sl.st.branches > 0) {
       // Still being explored: an exact repeat means the loop makes no progress.
       if (statesEqual(ctx, sl.st, cur, insn, true)) {
-        const show = (s: VState): string => frameStr(s.frames[s.frames.length - 1]!);
-        throw new VerifierError("EINVAL", `infinite loop detected at insn ${insn}`, insn, [`cur state: ${show(cur)}`, `old state: ${show(sl.st)}`]);
+        const show = (s: VState, precise = 0): string => frameStr(s.frames[s.frames.length - 1]!, undefined, true, precise);
+        // Linux's old state carries the precision its backtracking marked; the registers precise
+        // at this instruction stand in for it.
+        const old = show(sl.st, ctx.precise[insn]! & ctx.cfg.liveIn[insn]!);
+        throw new VerifierError("EINVAL", `infinite loop detected at insn ${insn}`, insn, [`cur state: ${show(cur)}`, `old state: ${old}`]);
       }
       if (ctx.jmpsProcessed - ctx.prevJmpsProcessed < 20 && ctx.processed - ctx.prevInsnProcessed < 100) addNew = false;
     } else if (statesEqual(ctx, sl.st, cur, insn, false)) {
