@@ -35,6 +35,12 @@ export interface MachineClock {
   monoNs(): bigint;
   /** CLOCK_BOOTTIME in ns (bpf_ktime_get_boot_ns); includes simulated suspend, if any. */
   bootNs(): bigint;
+  /**
+   * Optional: monoNs() as a number (an integer), for callers that avoid
+   * BigInt; must read the same clock. bootNsNum likewise for bootNs().
+   */
+  monoNsNum?(): number;
+  bootNsNum?(): number;
   /** CLOCK_TAI in ns. */
   taiNs(): bigint;
   /** Timer frequency used for jiffies64 (CONFIG_HZ). */

@@ -110,3 +110,35 @@ export function registerHelperImpl32(id: number, fn: HelperImpl32, opts: { args:
 export function helperImpl32(id: number): Helper32Entry | undefined {
   return table32[id];
 }
+
+/**
+ * A helper's numeric form for helpers without arguments whose result fits
+ * a double exactly (clock reads): an integer in [0, 2^53), or -1, "make the
+ * regular call", decided before doing anything. The JIT turns it into r0
+ * with no BigInt.
+ */
+export type HelperImplNum = (cpu: CpuContext) => number;
+
+/** A registered numeric form and the regular implementation it stands for. */
+export interface HelperNumEntry {
+  readonly impl: HelperImpl;
+  readonly fn: HelperImplNum;
+}
+
+const tableNum: (HelperNumEntry | undefined)[] = [];
+
+/** Adds the numeric form of helper `id` (no arguments), whose regular implementation must be registered already. */
+export function registerHelperImplNum(id: number, fn: HelperImplNum): void {
+  const impl = table[id];
+  if (!impl) throw new BpfError(Errno.EINVAL, `helper ${id} has no regular implementation`);
+  tableNum[id] = { impl, fn };
+}
+
+/** The numeric form of helper `id`, if it has one. Any thread. */
+export function helperImplNum(id: number): HelperNumEntry | undefined {
+  return tableNum[id];
+}
+
+registerHelperImplNum(H.ktime_get_ns, t.ktimeGetNsNum);
+registerHelperImplNum(H.ktime_get_boot_ns, t.ktimeGetBootNsNum);
+registerHelperImplNum(H.ktime_get_coarse_ns, t.ktimeGetNsNum);

@@ -23,9 +23,18 @@ import { MapType } from "../uapi.js";
 import { ProgHeader, P_MAGIC, PROG_MAGIC } from "./prog-object.js";
 import { bindProgArrayKernel, progArrayGet } from "../maps/prog-array.js";
 
-/** Monotonic ns from the host clock (performance.now has sub-µs resolution in Node). */
+/**
+ * Monotonic ns from the host clock as a number: performance.now() (sub-µs
+ * resolution in Node, one time origin for all of a process's threads)
+ * scaled to ns. Rounding a non-decreasing value keeps it non-decreasing.
+ */
+export function nowNsNum(): number {
+  return Math.round(performance.now() * 1e6);
+}
+
+/** nowNsNum() as a bigint. */
 export function nowNs(): bigint {
-  return BigInt(Math.round(performance.now() * 1e6));
+  return BigInt(nowNsNum());
 }
 
 /**
@@ -121,6 +130,8 @@ export function tracePipe(k: Kernel): ArenaTracePipe {
 export const hostClock: MachineClock = {
   monoNs: nowNs,
   bootNs: nowNs,
+  monoNsNum: nowNsNum,
+  bootNsNum: nowNsNum,
   taiNs: () => BigInt(Date.now()) * 1_000_000n + 37_000_000_000n,
   hz: 250,
 };

@@ -19,13 +19,13 @@
  */
 import { BpfError, Errno } from "../../errno.js";
 import type { DecodedInsns } from "./decode.js";
-import { FaultCode, L_DEPTH, L_H_A, MAX_CALL_FRAMES, REG_LOCAL, Slot, Ty, callSlot, type EmitEnv } from "./frame.js";
+import { FaultCode, L_DEPTH, L_F0, L_H_A, MAX_CALL_FRAMES, REG_LOCAL, Slot, Ty, callSlot, type EmitEnv } from "./frame.js";
 import { HELPER_MAP_LOOKUP_ELEM, emitArrayLookup } from "./inline-helpers.js";
 import { emitHashLookup } from "./inline-hash.js";
 import { emitLpmLookup } from "./inline-lpm.js";
 import { HELPER_MAP_DELETE_ELEM, HELPER_MAP_UPDATE_ELEM } from "./glue.js";
 import { ByteWriter, Op } from "./wasm-writer.js";
-import { HELPER32_CALL, helperImpl32, type Helper32Entry } from "../../helpers/helper-table.js";
+import { HELPER32_CALL, helperImpl32, helperImplNum, type Helper32Entry } from "../../helpers/helper-table.js";
 
 const get = (w: ByteWriter, r: number): ByteWriter => w.u8(Op.localGet).u32(REG_LOCAL[r]!);
 const set = (w: ByteWriter, r: number): ByteWriter => w.u8(Op.localSet).u32(REG_LOCAL[r]!);
@@ -134,8 +134,26 @@ export function emitCall(w: ByteWriter, ins: DecodedInsns, i: number, funcIndex:
   else {
     const h32 = helperImpl32(id);
     if (h32) emitHelper32(w, id, h32, i, call);
+    else if (helperImplNum(id)) emitHelperNum(w, id, i, call);
     else call();
   }
+}
+
+/**
+ * A helper with a registered numeric form (no arguments: clock reads): the
+ * glue's helperNum answers a double; anything but a non-negative one (-1)
+ * means "make the regular helper call", else r0 is that integer (glue.ts).
+ */
+function emitHelperNum(w: ByteWriter, id: number, i: number, call: () => void): void {
+  w.u8(Op.i32Const).s32(id).u8(Op.i32Const).s32(i).u8(Op.localGet).u32(L_DEPTH);
+  callSlot(w, Slot.helperNum, Ty.helperNum).u8(Op.localTee).u32(L_F0);
+  w.u8(Op.f64Const).bytes([0, 0, 0, 0, 0, 0, 0, 0]).u8(Op.f64Ge).u8(Op.i32Eqz);
+  w.u8(Op.if).u8(0x40);
+  call();
+  w.u8(Op.else);
+  w.u8(Op.localGet).u32(L_F0).u8(Op.i64TruncF64U);
+  set(w, 0);
+  w.u8(Op.end);
 }
 
 /**

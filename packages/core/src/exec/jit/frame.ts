@@ -9,13 +9,14 @@
  *   locals        0..4 r1..r5 | 5 depth | 6 r0 | 7..10 r6..r9 | 11 r10
  *                 12, 13 i64 scratch | 14 i32 dispatch label
  *                 15..20 i32 scratch of inlined hash lookups (inline-hash.ts)
+ *                 21 f64 scratch (helperNum results)
  *
  * r10 is computed once on entry as stackTop - depth * 512 (frame k's r10 is
  * stackBase + (8 - k) * 512), so a bpf-to-bpf call only passes depth + 1.
  *
  * Context: pure data; callable from any thread.
  */
-import { ByteWriter, I32, I64, Op } from "./wasm-writer.js";
+import { ByteWriter, F64, I32, I64, Op } from "./wasm-writer.js";
 
 /** Local index of eBPF register r0..r10. */
 export const REG_LOCAL: readonly number[] = [6, 0, 1, 2, 3, 4, 7, 8, 9, 10, 11];
@@ -30,9 +31,12 @@ export const L_H_C = 17;
 export const L_H_K = 18;
 export const L_H_E = 19;
 export const L_H_M = 20;
+/** f64 scratch: the answer of a helper's numeric form (helperNum). */
+export const L_F0 = 21;
 /** Non-parameter locals, as (count, type) runs: r0, r6..r10, two scratch; the label and hash scratch. */
 export const EXTRA_I64_LOCALS = 8;
 export const EXTRA_I32_LOCALS = 7;
+export const EXTRA_F64_LOCALS = 1;
 
 /**
  * Calls out of wasm go through an imported funcref table that holds one
@@ -42,10 +46,10 @@ export const EXTRA_I32_LOCALS = 7;
  * translating a small program.
  * Slot and type index of each out-call:
  */
-export const Slot = { helper: 0, fault: 1, tailPrep: 2, tailRun: 3, callx: 4, lookup32: 5, update32: 6, helper32: 7 } as const;
-export const TABLE_SLOTS = 8;
+export const Slot = { helper: 0, fault: 1, tailPrep: 2, tailRun: 3, callx: 4, lookup32: 5, update32: 6, helper32: 7, helperNum: 8 } as const;
+export const TABLE_SLOTS = 9;
 /** Type indices in every program module (translate.ts declares them in this order). */
-export const Ty = { helper: 0, fault: 1, fn: 2, tailPrep: 3, tailRun: 4, callx: 5, entry32: 6, lookup32: 7, update32: 8, helper32: 9 } as const;
+export const Ty = { helper: 0, fault: 1, fn: 2, tailPrep: 3, tailRun: 4, callx: 5, entry32: 6, lookup32: 7, update32: 8, helper32: 9, helperNum: 10 } as const;
 
 const fnType = (params: number[], results: number[]): number[] => [0x60, params.length, ...params, results.length, ...results];
 /** Encoded function types, by Ty index (shared by program modules and the glue module). */
@@ -60,6 +64,7 @@ export const TYPE_BYTES: readonly (readonly number[])[] = [
   fnType([I32, I32, I32, I32], [I32]), // lookup32 (pc, depth, map, key) -> value pointer, 0, or -1: "call the helper"
   fnType([I32, I32, I32, I32, I32, I32, I32], [I32]), // update32 (id, pc, depth, r1..r4) -> result * 2, or 1: "call the helper"
   fnType([I32, I32, I32, I32, I32, I32, I32, I32], [I32]), // helper32 (id, pc, depth, r1..r5) -> result, or 1: "call the helper"
+  fnType([I32, I32, I32], [F64]), // helperNum (id, pc, depth) -> result as a double, or -1: "call the helper"
 ];
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Per-CPU glue between JIT code and JavaScript: the out-calls (helper,
  * fault, tail call, callx, map lookups, updates and deletes with 32-bit
- * arguments, and helpers that registered a 32-bit form) as wasm functions in a funcref table that every
+ * arguments, and helpers that registered a 32-bit or numeric form) as wasm functions in a funcref table that every
  * program instance on that CPU imports (see frame.ts for why a table).
  *
  * The glue module (its imports re-exported) is compiled once per thread;
@@ -23,7 +23,7 @@ import { ByteWriter, ExternKind, Section } from "./wasm-writer.js";
 import { inArena, type HelperEnv } from "../../helpers/helper-env.js";
 import { mapDeleteElem, mapLookupElem, mapUpdateElem } from "../../helpers/impl/map-helpers.js";
 import { HELPER_MAP_LOOKUP_ELEM } from "./inline-helpers.js";
-import { HELPER32_CALL, helperImpl32 } from "../../helpers/helper-table.js";
+import { HELPER32_CALL, helperImpl32, helperImplNum } from "../../helpers/helper-table.js";
 
 /** Helper ids of bpf_map_update_elem and bpf_map_delete_elem. */
 export const HELPER_MAP_UPDATE_ELEM = 2;
@@ -60,6 +60,7 @@ const SLOTS: [keyof typeof Slot, number][] = [
   ["lookup32", Ty.lookup32],
   ["update32", Ty.update32],
   ["helper32", Ty.helper32],
+  ["helperNum", Ty.helperNum],
 ];
 
 function compileGlue(): WebAssembly.Module {
@@ -200,6 +201,18 @@ export function cpuGlue(cpu: CpuContext): CpuGlue {
     helperPc = pc;
     return e.fn(cpu, r1 >>> 0, r2 >>> 0, r3 >>> 0, r4 >>> 0, r5 >>> 0);
   };
+  /**
+   * A helper's registered numeric form (no arguments, e.g. the clock reads):
+   * the result as a double, or -1, "make the regular helper call", when the
+   * CPU runs another implementation of `id` or the form declines.
+   */
+  const helperNum = (id: number, pc: number, depth: number): number => {
+    const e = helperImplNum(id);
+    if (e === undefined || cpu.helpers[id] !== e.impl) return -1;
+    helperDepth = depth;
+    helperPc = pc;
+    return e.fn(cpu);
+  };
   const callback: CpuGlue["callback"] = (insnIndex, r1, r2, r3, r4, r5) => {
     const f = glue.current?.[`f${insnIndex}`] as WasmFn | undefined;
     if (typeof f !== "function") throw new ProgramFault(helperPc, `callback target ${insnIndex} is not a subprogram`);
@@ -217,7 +230,7 @@ export function cpuGlue(cpu: CpuContext): CpuGlue {
   };
 
   glueModule ??= compileGlue();
-  const inst = new WebAssembly.Instance(glueModule, { env: { helper, fault, tailPrep, tailRun, callx, lookup32, update32, helper32 } });
+  const inst = new WebAssembly.Instance(glueModule, { env: { helper, fault, tailPrep, tailRun, callx, lookup32, update32, helper32, helperNum } });
   const table = new WebAssembly.Table({ element: "anyfunc", initial: TABLE_SLOTS });
   for (const [name] of SLOTS) table.set(Slot[name], inst.exports[name]);
   const glue: CpuGlue = { table, current: undefined, callback };

@@ -29,11 +29,11 @@ import { Cls, OP_LDDW, decodeInsns, type DecodedInsns } from "./decode.js";
 import { emitAlu } from "./emit-alu.js";
 import { emitCall, emitCond, emitExit } from "./emit-jmp.js";
 import { emitLddw, emitMem } from "./emit-mem.js";
-import { ENTRY32_EXPORT, EXTRA_I32_LOCALS, EXTRA_I64_LOCALS, L_DEPTH, L_LABEL, REG_LOCAL, G_STACK_TOP, TABLE_SLOTS, TYPE_BYTES, Ty, type EmitEnv } from "./frame.js";
+import { ENTRY32_EXPORT, EXTRA_F64_LOCALS, EXTRA_I32_LOCALS, EXTRA_I64_LOCALS, L_DEPTH, L_LABEL, REG_LOCAL, G_STACK_TOP, TABLE_SLOTS, TYPE_BYTES, Ty, type EmitEnv } from "./frame.js";
 import type { InlinePlan } from "./inline-helpers.js";
 import { CheckedRanges } from "./checked-ranges.js";
 import { codeEstimate, emitStructured, type BlockEmitter } from "./structure.js";
-import { ByteWriter, ExternKind, I32, I64, Op, Section } from "./wasm-writer.js";
+import { ByteWriter, ExternKind, F64, I32, I64, Op, Section } from "./wasm-writer.js";
 
 export interface TranslateResult {
   readonly bytes: Uint8Array;
@@ -146,7 +146,7 @@ function emitInsn(
 
 /** Locals and the prologue computing r10. */
 function functionPrologue(out: ByteWriter): ByteWriter {
-  out.u32(2).u32(EXTRA_I64_LOCALS).u8(I64).u32(EXTRA_I32_LOCALS).u8(I32);
+  out.u32(3).u32(EXTRA_I64_LOCALS).u8(I64).u32(EXTRA_I32_LOCALS).u8(I32).u32(EXTRA_F64_LOCALS).u8(F64);
   // r10 = stack_top - depth * 512
   out.u8(Op.globalGet).u32(G_STACK_TOP);
   out.u8(Op.localGet).u32(L_DEPTH).u8(Op.i64ExtendI32U).u8(Op.i64Const).s32(9).u8(Op.i64Shl).u8(Op.i64Sub);

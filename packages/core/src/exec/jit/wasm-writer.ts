@@ -10,6 +10,7 @@
 /** Value types (binary encoding). */
 export const I32 = 0x7f;
 export const I64 = 0x7e;
+export const F64 = 0x7c;
 /** The empty block type. */
 export const VOID = 0x40;
 
@@ -69,6 +70,8 @@ export const Op = {
   i64LeU: 0x58,
   i64GeS: 0x59,
   i64GeU: 0x5a,
+  f64Const: 0x44,
+  f64Ge: 0x66,
   i32Clz: 0x67,
   i32Add: 0x6a,
   i32Sub: 0x6b,
@@ -101,6 +104,7 @@ export const Op = {
   i64Rotl: 0x89,
   i64Rotr: 0x8a,
   i32WrapI64: 0xa7,
+  i64TruncF64U: 0xb1,
   i64ExtendI32S: 0xac,
   i64ExtendI32U: 0xad,
   i32Extend8S: 0xc0,

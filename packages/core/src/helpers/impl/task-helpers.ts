@@ -18,6 +18,24 @@ export const ktimeGetBootNs: HelperImpl = (cpu) => helperEnv(cpu).clock.bootNs()
 export const ktimeGetTaiNs: HelperImpl = (cpu) => helperEnv(cpu).clock.taiNs();
 export const ktimeGetCoarseNs: HelperImpl = (cpu) => helperEnv(cpu).clock.monoNs();
 
+/**
+ * The numeric forms (helper-table.ts) of ktime_get_ns / ktime_get_coarse_ns
+ * and ktime_get_boot_ns: the clock's number reading when it has one and the
+ * value is below 2^53, else -1 (the regular call).
+ */
+export const ktimeGetNsNum = (cpu: CpuContext): number => {
+  const c = helperEnv(cpu).clock;
+  if (c.monoNsNum === undefined) return -1;
+  const v = c.monoNsNum();
+  return v < 2 ** 53 ? v : -1;
+};
+export const ktimeGetBootNsNum = (cpu: CpuContext): number => {
+  const c = helperEnv(cpu).clock;
+  if (c.bootNsNum === undefined) return -1;
+  const v = c.bootNsNum();
+  return v < 2 ** 53 ? v : -1;
+};
+
 /** Linux starts jiffies 5 minutes before wrapping 32 bits (INITIAL_JIFFIES). */
 export const jiffies64: HelperImpl = (cpu) => {
   const { clock } = helperEnv(cpu);
