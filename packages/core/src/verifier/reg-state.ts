@@ -167,6 +167,8 @@ export interface VState {
   insnIdx: number;
   /** Number of jmps on this path (loop heuristics). */
   jmpHistory: number;
+  /** Evicted from its explored list (Linux's in_free_list): freed once no path hangs from it. */
+  evicted?: boolean;
 }
 
 export function copyFrame(f: Frame): Frame {

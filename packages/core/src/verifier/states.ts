@@ -122,12 +122,16 @@ export function statesEqual(ctx: Vctx, o: VState, c: VState, insn: number, exact
   return true;
 }
 
-/** Marks a path finished: the checkpoints it hangs from lose one live branch. */
-export function updateBranchCounts(st: VState | null): void {
+/**
+ * Marks a path finished: the checkpoints it hangs from lose one live branch.
+ * An evicted checkpoint left without branches is freed (maybe_free_verifier_state).
+ */
+export function updateBranchCounts(ctx: Vctx, st: VState | null): void {
   let s = st;
   while (s) {
     s.branches--;
     if (s.branches > 0) break;
+    if (s.evicted) ctx.curStates--;
     s = s.parent;
   }
 }
@@ -164,6 +168,8 @@ export function isStateVisited(ctx: Vctx, insn: number): boolean {
       list.splice(i, 1);
       i--;
       // Linux keeps an evicted state allocated while paths still hang from it; peak_states counts it.
+      sl.st.evicted = true;
+      if (sl.st.branches === 0) ctx.curStates--;
     }
   }
   // Linux counts the states it compared against (before adding one, even when it adds none).

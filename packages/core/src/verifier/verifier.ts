@@ -168,7 +168,7 @@ function pushBranch(ctx: Vctx, st: VState, insn: number): void {
 
 /** Ends the current path; returns false when nothing is left to explore. */
 function popBranch(ctx: Vctx): boolean {
-  updateBranchCounts(ctx.cur.parent);
+  updateBranchCounts(ctx, ctx.cur.parent);
   const b = ctx.pending.pop();
   if (!b) return false;
   if (ctx.env.logLevel === 1) ctx.log.reset(b.logPos);
