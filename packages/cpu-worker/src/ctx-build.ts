@@ -22,7 +22,7 @@ export const CTX_AREA_BYTES = 256;
 
 /** XDP: the frame lies at `dataOff` (its slot in the event ring); no headroom in front. */
 export function buildXdpMd(arena: ArenaApi, ctxOff: number, dataOff: number, len: number, ifindex: number, rxQueue: number): void {
-  const w = ctxOff >> 2;
+  const w = ctxOff >>> 2;
   const u32 = arena.u32;
   u32[w] = dataOff;
   u32[w + 1] = dataOff + len;
@@ -41,15 +41,15 @@ export function buildSkBuff(arena: ArenaApi, ctxOff: number, dataOff: number, le
   const u8 = arena.u8;
   u8.fill(0, ctxOff, ctxOff + SK_BUFF_SIZE);
   const u32 = arena.u32;
-  const w = ctxOff >> 2;
-  u32[w + (SK_BUFF.len >> 2)] = len;
-  u32[w + (SK_BUFF.queue_mapping >> 2)] = queue;
+  const w = ctxOff >>> 2;
+  u32[w + (SK_BUFF.len >>> 2)] = len;
+  u32[w + (SK_BUFF.queue_mapping >>> 2)] = queue;
   const proto = len >= 14 ? u8[dataOff + 12]! | (u8[dataOff + 13]! << 8) : 0;
-  u32[w + (SK_BUFF.protocol >> 2)] = proto;
-  u32[w + (SK_BUFF.ingress_ifindex >> 2)] = ifindex;
-  u32[w + (SK_BUFF.ifindex >> 2)] = ifindex;
-  u32[w + (SK_BUFF.hash >> 2)] = hash;
-  u32[w + (SK_BUFF.data >> 2)] = dataOff;
-  u32[w + (SK_BUFF.data_end >> 2)] = dataOff + len;
-  u32[w + (SK_BUFF.data_meta >> 2)] = dataOff;
+  u32[w + (SK_BUFF.protocol >>> 2)] = proto;
+  u32[w + (SK_BUFF.ingress_ifindex >>> 2)] = ifindex;
+  u32[w + (SK_BUFF.ifindex >>> 2)] = ifindex;
+  u32[w + (SK_BUFF.hash >>> 2)] = hash;
+  u32[w + (SK_BUFF.data >>> 2)] = dataOff;
+  u32[w + (SK_BUFF.data_end >>> 2)] = dataOff + len;
+  u32[w + (SK_BUFF.data_meta >>> 2)] = dataOff;
 }

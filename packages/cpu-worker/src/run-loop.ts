@@ -115,7 +115,7 @@ export class CpuRunner {
     this.o = o;
     this.cpu = o.cpu;
     this.ctxBig = BigInt(o.ctxOff);
-    this.statsW = (o.statsOff + o.cpu * CPU_STATS_BYTES) >> 3;
+    this.statsW = (o.statsOff + o.cpu * CPU_STATS_BYTES) >>> 3;
   }
 
   /** Publish this CPU's state word. */
@@ -126,8 +126,8 @@ export class CpuRunner {
   /** Published slots waiting in the ring. */
   pending(): number {
     const i32 = this.o.arena.i32;
-    const w = this.o.ringOff >> 2;
-    return (Atomics.load(i32, w + (ER_TAIL >> 2)) - Atomics.load(i32, w + (ER_HEAD >> 2))) >>> 0;
+    const w = this.o.ringOff >>> 2;
+    return (Atomics.load(i32, w + (ER_TAIL >>> 2)) - Atomics.load(i32, w + (ER_HEAD >>> 2))) >>> 0;
   }
 
   /**
@@ -137,18 +137,18 @@ export class CpuRunner {
   runBatch(max: number): number {
     const { arena, ringOff } = this.o;
     const i32 = arena.i32;
-    const rw = ringOff >> 2;
-    const head = Atomics.load(i32, rw + (ER_HEAD >> 2)) >>> 0;
-    const tail = Atomics.load(i32, rw + (ER_TAIL >> 2)) >>> 0;
+    const rw = ringOff >>> 2;
+    const head = Atomics.load(i32, rw + (ER_HEAD >>> 2)) >>> 0;
+    const tail = Atomics.load(i32, rw + (ER_TAIL >>> 2)) >>> 0;
     const n = Math.min(max, (tail - head) >>> 0);
     if (n === 0) return 0;
-    const mask = arena.u32[rw + (ER_CAPACITY >> 2)]! - 1;
-    const slotBytes = arena.u32[rw + (ER_SLOT_BYTES >> 2)]!;
+    const mask = arena.u32[rw + (ER_CAPACITY >>> 2)]! - 1;
+    const slotBytes = arena.u32[rw + (ER_SLOT_BYTES >>> 2)]!;
     const base = ringOff + ER_SLOTS;
     let deliveries = 0;
     for (let i = 0; i < n; i++) {
       const s = base + ((head + i) & mask) * slotBytes;
-      const rep = arena.u32[(s + EV_REPEAT) >> 2]! || 1;
+      const rep = arena.u32[(s + EV_REPEAT) >>> 2]! || 1;
       this.deliver(s, rep);
       deliveries += rep;
     }
@@ -158,7 +158,7 @@ export class CpuRunner {
     // Results first, then the slots: whoever sees the ring drained (the
     // machine's drain) also sees every counter of the events in it.
     this.flush();
-    Atomics.store(i32, rw + (ER_HEAD >> 2), (head + n) | 0);
+    Atomics.store(i32, rw + (ER_HEAD >>> 2), (head + n) | 0);
     return n;
   }
 
@@ -190,11 +190,11 @@ export class CpuRunner {
 
   /** Run the hook's programs `rep` times on the event in slot `s`. */
   protected deliver(s: number, rep: number): void {
-    const h = this.hook(this.o.arena.u32[(s + EV_HOOK) >> 2]!);
+    const h = this.hook(this.o.arena.u32[(s + EV_HOOK) >>> 2]!);
     if (!this.begin(h, rep)) return;
     const progs = h.progs;
     if (h.type === HookType.Xdp) return this.deliverXdp(h, progs[0]!, s, rep);
-    const len = this.o.arena.u32[(s + EV_DATA_LEN) >> 2]!;
+    const len = this.o.arena.u32[(s + EV_DATA_LEN) >>> 2]!;
     for (let r = 0; r < rep; r++) {
       const ctx = this.prepare(h, s);
       for (let i = 0; ; i++) if (!this.settle(h, i, progs.length, this.runOne(progs[i]!, ctx, h), len)) break;
@@ -208,9 +208,9 @@ export class CpuRunner {
   private deliverXdp(h: HookEntry, p: CompiledProgram, s: number, rep: number): void {
     const { arena, ctxOff, cpuCtx } = this.o;
     const u32 = arena.u32;
-    const len = u32[(s + EV_DATA_LEN) >> 2]!;
+    const len = u32[(s + EV_DATA_LEN) >>> 2]!;
     const dataOff = s + EV_HDR_BYTES;
-    const rxq = u32[(s + EV_ARG0) >> 2]!;
+    const rxq = u32[(s + EV_ARG0) >>> 2]!;
     const c = h.counters;
     const ctx = this.ctxBig;
     // The engine's int32 entry when it has one: no BigInt per run.
@@ -247,20 +247,20 @@ export class CpuRunner {
   prepare(h: HookEntry, s: number): bigint {
     const { arena, ctxOff } = this.o;
     const u32 = arena.u32;
-    const len = u32[(s + EV_DATA_LEN) >> 2]!;
+    const len = u32[(s + EV_DATA_LEN) >>> 2]!;
     const dataOff = s + EV_HDR_BYTES;
     // Packets: arg0 = rx queue (low word) | RSS hash (high word).
-    const arg0 = u32[(s + EV_ARG0) >> 2]!;
+    const arg0 = u32[(s + EV_ARG0) >>> 2]!;
     switch (h.type) {
       case HookType.Xdp:
         buildXdpMd(arena, ctxOff, dataOff, len, h.target, arg0);
         return this.ctxBig;
       case HookType.TcIngress:
       case HookType.TcEgress:
-        buildSkBuff(arena, ctxOff, dataOff, len, h.target, arg0, u32[(s + EV_ARG0 + 4) >> 2]!);
+        buildSkBuff(arena, ctxOff, dataOff, len, h.target, arg0, u32[(s + EV_ARG0 + 4) >>> 2]!);
         return this.ctxBig;
       case HookType.SocketFilter:
-        buildSkBuff(arena, ctxOff, dataOff, len, h.target, 0, u32[(s + EV_ARG0 + 4) >> 2]!);
+        buildSkBuff(arena, ctxOff, dataOff, len, h.target, 0, u32[(s + EV_ARG0 + 4) >>> 2]!);
         return this.ctxBig;
       default:
         // Tracing hooks: the payload is the context (pt_regs, record, args, bpf_perf_event_data).

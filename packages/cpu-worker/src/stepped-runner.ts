@@ -52,14 +52,14 @@ export class SteppedCpuRunner extends CpuRunner {
     if (!cur) {
       if (this.pending() === 0) return false;
       const s = this.headSlot();
-      const h = this.hook(this.o.arena.u32[(s + EV_HOOK) >> 2]!);
+      const h = this.hook(this.o.arena.u32[(s + EV_HOOK) >>> 2]!);
       this.totals[CS_DELIVERIES] += 1;
       if (!this.begin(h, 1)) {
         this.endDelivery();
         return true;
       }
       const progs = h.progs;
-      cur = this.cur = { h, progs, i: 0, ctx: this.prepare(h, s), len: this.o.arena.u32[(s + EV_DATA_LEN) >> 2]!, st: undefined, prog: undefined };
+      cur = this.cur = { h, progs, i: 0, ctx: this.prepare(h, s), len: this.o.arena.u32[(s + EV_DATA_LEN) >>> 2]!, st: undefined, prog: undefined };
       this.startProg(cur);
     }
     let ret: number | undefined;
@@ -95,10 +95,10 @@ export class SteppedCpuRunner extends CpuRunner {
   /** Offset of the slot at the head of the ring; a new burst starts its countdown. */
   private headSlot(): number {
     const { arena, ringOff } = this.o;
-    const rw = ringOff >> 2;
-    const head = Atomics.load(arena.i32, rw + (ER_HEAD >> 2)) >>> 0;
-    const s = ringOff + ER_SLOTS + (head & (arena.u32[rw + (ER_CAPACITY >> 2)]! - 1)) * arena.u32[rw + (ER_SLOT_BYTES >> 2)]!;
-    if (this.burstLeft === 0) this.burstLeft = arena.u32[(s + EV_REPEAT) >> 2]! || 1;
+    const rw = ringOff >>> 2;
+    const head = Atomics.load(arena.i32, rw + (ER_HEAD >>> 2)) >>> 0;
+    const s = ringOff + ER_SLOTS + (head & (arena.u32[rw + (ER_CAPACITY >>> 2)]! - 1)) * arena.u32[rw + (ER_SLOT_BYTES >>> 2)]!;
+    if (this.burstLeft === 0) this.burstLeft = arena.u32[(s + EV_REPEAT) >>> 2]! || 1;
     return s;
   }
 
@@ -106,7 +106,7 @@ export class SteppedCpuRunner extends CpuRunner {
   private endDelivery(): void {
     if (--this.burstLeft !== 0) return;
     const { arena, ringOff } = this.o;
-    const hw = (ringOff >> 2) + (ER_HEAD >> 2);
+    const hw = (ringOff >>> 2) + (ER_HEAD >>> 2);
     this.totals[CS_SLOTS] += 1;
     this.totals[CS_BATCHES] += 1;
     // Publish counters when the ring runs dry (and every 256 slots), not per

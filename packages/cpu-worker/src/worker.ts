@@ -42,7 +42,7 @@ let stopping = false;
 
 async function loop(): Promise<void> {
   const i32 = arena.i32;
-  const dw = (boot.ringOff + ER_DOORBELL) >> 2;
+  const dw = (boot.ringOff + ER_DOORBELL) >>> 2;
   let since = performance.now();
   runner.setState(CpuState.Running);
   for (;;) {

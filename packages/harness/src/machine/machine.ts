@@ -232,7 +232,7 @@ export class Machine {
 
   private cpuDied(cpu: number, err: BpfError): void {
     this.cpuErrors.set(cpu, err);
-    Atomics.store(this.arena.i64, ((this.statsOff + cpu * CPU_STATS_BYTES) >> 3) + CS_STATE, BigInt(CpuState.Dead));
+    Atomics.store(this.arena.i64, ((this.statsOff + cpu * CPU_STATS_BYTES) >>> 3) + CS_STATE, BigInt(CpuState.Dead));
     for (const f of this.deathListeners) f(cpu, err);
   }
 
@@ -347,7 +347,7 @@ export class Machine {
   }
 
   private capacity(cpu: number): number {
-    return this.arena.u32[(this.ringOffs[cpu]! + ER_CAPACITY) >> 2]!;
+    return this.arena.u32[(this.ringOffs[cpu]! + ER_CAPACITY) >>> 2]!;
   }
 
   /** A hook's results. */
@@ -366,7 +366,7 @@ export class Machine {
   cpuFigures(): CpuFigures[] {
     const out: CpuFigures[] = [];
     for (let c = 0; c < this.ncpus; c++) {
-      const b = (this.statsOff + c * CPU_STATS_BYTES) >> 3;
+      const b = (this.statsOff + c * CPU_STATS_BYTES) >>> 3;
       const g = (w: number) => Atomics.load(this.arena.i64, b + w);
       out.push({
         cpu: c, deliveries: g(CS_DELIVERIES), slots: g(CS_SLOTS), batches: g(CS_BATCHES), faults: g(CS_FAULTS),

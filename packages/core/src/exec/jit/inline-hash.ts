@@ -56,7 +56,7 @@ const roundUp8 = (n: number): number => (n + 7) & ~7;
 /** The HASH/PERCPU_HASH map whose header is at `off`, or undefined. */
 export function hashAt(arena: ArenaApi, off: number): HashLookupSite | undefined {
   if (off % 4 !== 0 || off < ARENA_RESERVED || off + MAP_HEADER_BYTES > arena.size) return undefined;
-  const w = off >> 2;
+  const w = off >>> 2;
   const u32 = arena.u32;
   if (Atomics.load(u32, w + M_MAGIC) !== MAP_MAGIC) return undefined;
   const type = u32[w + M_TYPE];

@@ -55,7 +55,7 @@ export type InlinePlan = ReadonlyMap<number, InlineSite>;
 /** The (per-CPU) array map whose header is at `off`, or undefined. */
 function arrayAt(arena: ArenaApi, off: number): ArrayLookupSite | undefined {
   if (off % 4 !== 0 || off < ARENA_RESERVED || off + MAP_HEADER_BYTES > arena.size) return undefined;
-  const w = off >> 2;
+  const w = off >>> 2;
   const u32 = arena.u32;
   if (Atomics.load(u32, w + M_MAGIC) !== MAP_MAGIC) return undefined;
   const type = u32[w + M_TYPE];

@@ -50,7 +50,7 @@ const I32_ATOMIC_LOAD = 0x10;
 /** The LPM trie with 8-byte keys whose header is at `off`, or undefined. */
 export function lpmAt(arena: ArenaApi, off: number): LpmLookupSite | undefined {
   if (off % 4 !== 0 || off < ARENA_RESERVED || off + MAP_HEADER_BYTES > arena.size) return undefined;
-  const w = off >> 2;
+  const w = off >>> 2;
   const u32 = arena.u32;
   if (Atomics.load(u32, w + M_MAGIC) !== MAP_MAGIC) return undefined;
   if (u32[w + M_TYPE] !== MapType.LpmTrie || u32[w + M_KEY_SIZE] !== 8) return undefined;
