@@ -16,7 +16,12 @@ export interface Cfg {
   prunePoints: Uint8Array;
   /** Registers live before each instruction, bit i = Ri. */
   liveIn: Uint16Array;
+  /** Calls of helpers that take a callback: a checkpoint is always added there (mark_force_checkpoint). */
+  forceCheckpoint: Uint8Array;
 }
+
+/** Helpers that call a callback: timer_set_callback, for_each_map_elem, find_vma, loop, user_ringbuf_drain. */
+const CALLBACK_HELPERS = new Set([170, 164, 180, 181, 209]);
 
 const isJmp = (c: number): boolean => cls(c) === C.JMP || cls(c) === C.JMP32;
 const isPseudoCall = (i: Insn): boolean => i.code === (C.JMP | C.CALL) && i.src === C.PSEUDO_CALL;
@@ -74,6 +79,7 @@ export function checkCfg(insns: Insn[], privileged: boolean, beforeWalk?: () => 
   // unreachable instructions and back-edges.
   const state = new Uint8Array(n); // 0 new, 1 on stack, 2 done
   const prune = new Uint8Array(n);
+  const force = new Uint8Array(n);
   const succ = (i: number): number[] => {
     const ins = insns[i]!;
     const c = ins.code;
@@ -82,7 +88,12 @@ export function checkCfg(insns: Insn[], privileged: boolean, beforeWalk?: () => 
       if (o === C.EXIT) return [];
       if (o === C.CALL) {
         prune[i + 1] = 1;
-        return isPseudoCall(ins) ? [i + 1, i + ins.imm + 1] : [i + 1];
+        if (ins.src === 0 && CALLBACK_HELPERS.has(ins.imm)) prune[i] = force[i] = 1;
+        if (!isPseudoCall(ins)) return [i + 1];
+        // visit_func_call_insn: the call itself and the callee's entry are prune points too.
+        prune[i] = 1;
+        prune[i + ins.imm + 1] = 1;
+        return [i + 1, i + ins.imm + 1];
       }
       const t = jumpTarget(ins, i);
       prune[t] = 1;
@@ -122,7 +133,7 @@ export function checkCfg(insns: Insn[], privileged: boolean, beforeWalk?: () => 
     }
     if (!state[i]) throw new VerifierError("EINVAL", `unreachable insn ${i}`, i);
   }
-  return { subprogs, prunePoints: prune, liveIn: computeLiveness(insns, succ) };
+  return { subprogs, prunePoints: prune, liveIn: computeLiveness(insns, succ), forceCheckpoint: force };
 }
 
 /** Backward dataflow over the CFG: registers read before being written. */

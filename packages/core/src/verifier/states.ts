@@ -145,25 +145,27 @@ export function isStateVisited(ctx: Vctx, insn: number): boolean {
   const cur = ctx.cur;
   const statesCnt = list.length;
   // Linux adds a checkpoint only after at least 2 jumps and 8 instructions.
-  let addNew = ctx.jmpsProcessed - ctx.prevJmpsProcessed >= 2 && ctx.processed - ctx.prevInsnProcessed >= 8;
+  const force = ctx.cfg.forceCheckpoint[insn] === 1;
+  let addNew = force || (ctx.jmpsProcessed - ctx.prevJmpsProcessed >= 2 && ctx.processed - ctx.prevInsnProcessed >= 8);
   for (let i = 0; i < list.length; i++) {
     const sl = list[i]!;
     if (sl.st.branches > 0) {
       // Still being explored: an exact repeat means the loop makes no progress.
-      if (statesEqual(ctx, sl.st, cur, insn, true)) {
+      // Linux skips this check where a callback is called (it converges callbacks instead).
+      if (!force && statesEqual(ctx, sl.st, cur, insn, true)) {
         const show = (s: VState, precise = 0): string => frameStr(s.frames[s.frames.length - 1]!, undefined, true, precise);
         // Linux's old state carries the precision its backtracking marked; the registers precise
         // at this instruction stand in for it.
         const old = show(sl.st, ctx.precise[insn]! & ctx.cfg.liveIn[insn]!);
         throw new VerifierError("EINVAL", `infinite loop detected at insn ${insn}`, insn, [`cur state: ${show(cur)}`, `old state: ${old}`]);
       }
-      if (ctx.jmpsProcessed - ctx.prevJmpsProcessed < 20 && ctx.processed - ctx.prevInsnProcessed < 100) addNew = false;
+      if (!force && ctx.jmpsProcessed - ctx.prevJmpsProcessed < 20 && ctx.processed - ctx.prevInsnProcessed < 100) addNew = false;
     } else if (statesEqual(ctx, sl.st, cur, insn, false)) {
       sl.hit++;
       return true;
     }
     if (addNew) sl.miss++;
-    const n = 3;
+    const n = force && sl.st.branches > 0 ? 64 : 3;
     if (sl.miss > sl.hit * n + n) {
       list.splice(i, 1);
       i--;
