@@ -129,14 +129,17 @@ function stateStr(ctx: Vctx, all: boolean): string {
   const f = curFrame(st);
   const prefix = st.frames.length > 1 ? `frame${f.frameno}: ` : "";
   const cb = f.inCallback ? " cb" : "";
-  if (all) return prefix + frameStr(f) + cb;
+  // Linux lists acquired references, a held spin lock among them (by its map value's id).
+  const ids = st.refs.map((x) => x.id);
+  if (st.activeLock && !ids.includes(st.activeLock)) ids.push(st.activeLock);
+  const refs = ids.length ? `refs=${ids.join(",")}` : "";
+  if (all) return prefix + [frameStr(f), refs].filter((x) => x).join(" ") + cb;
   const regs = [...ctx.scratched].sort((a, b) => a - b);
   const s = frameStr(f, regs, false);
   const slots = [...ctx.scratchedSlots].sort((a, b) => a - b).map((spi) => {
     const tmp = { ...f, stack: f.stack.map((x, i) => (i === spi ? x : { kinds: [0, 0, 0, 0, 0, 0, 0, 0] })) };
     return frameStr(tmp, [], true);
   }).filter((x) => x);
-  const refs = st.refs.length ? `refs=${st.refs.map((x) => x.id).join(",")}` : "";
   return prefix + [s, ...slots, refs].filter((x) => x).join(" ") + (s || slots.length || refs ? cb : "");
 }
 
