@@ -46,6 +46,8 @@ export function disasm(insn: Insn, helperName: HelperNamer, showAddr = false): s
       const names: Record<number, string> = { [C.ADD]: "add", [C.AND]: "and", [C.OR]: "or", [C.XOR]: "xor" };
       if (imm === C.XCHG) return `${h}${w}${src} = atomic${a64}_xchg((${sz} *)(r${dst} ${sgn(off)}), ${w}${src})`;
       if (imm === C.CMPXCHG) return `${h}${w}0 = atomic${a64}_cmpxchg((${sz} *)(r${dst} ${sgn(off)}), ${w}0, ${w}${src})`;
+      // Linux's disassembler names only the valid atomic operations.
+      if (names[imm & ~C.FETCH] === undefined) return `BUG_${code.toString(16).padStart(2, "0")}`;
       const nm = names[imm & 0xf0] ?? "?";
       if (imm & C.FETCH) return `${h}${w}${src} = atomic${a64}_fetch_${nm}((${sz} *)(r${dst} ${sgn(off)}), ${w}${src})`;
       return `${h}lock *(${sz} *)(r${dst} ${sgn(off)}) ${ALU_OPS[imm & 0xf0] ?? "?"} r${src}`;

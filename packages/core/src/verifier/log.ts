@@ -100,8 +100,11 @@ export function typeName(t: T): string {
   return t === T.Scalar ? "scalar" : t === T.NotInit ? "?" : TYPE_NAMES[t] ?? "?";
 }
 
-/** One register's state as the kernel prints it. */
-export function regStr(r: Reg): string {
+/**
+ * One register's state as the kernel prints it. `frameno`: the frame being
+ * printed; a stack pointer into another frame shows that frame's number.
+ */
+export function regStr(r: Reg, frameno?: number): string {
   if (r.type === T.Scalar) {
     if (r.varOff.mask === 0n && r.id === 0) return snum(BigInt.asIntN(64, r.varOff.value));
     const parts: string[] = [];
@@ -110,7 +113,8 @@ export function regStr(r: Reg): string {
     if (!tnumIsUnknown(r.varOff)) parts.push(`var_off=${tnumStr(r.varOff)}`);
     return `scalar(${parts.join(",")})`;
   }
-  if (r.type === T.Stack && r.varOff.mask === 0n) return `fp${r.off}`;
+  const other = r.type === T.Stack && frameno !== undefined && r.frameno !== frameno ? `[${r.frameno}]` : "";
+  if (r.type === T.Stack && r.varOff.mask === 0n) return `fp${other}${r.off}`;
   const parts: string[] = [];
   if (r.id) parts.push(`id=${r.id}`);
   if (r.refObjId) parts.push(`ref_obj_id=${r.refObjId}`);
@@ -124,7 +128,7 @@ export function regStr(r: Reg): string {
     parts.push(...scalarRanges(r));
     if (!tnumIsUnknown(r.varOff)) parts.push(`var_off=${tnumStr(r.varOff)}`);
   } else if (r.varOff.value !== 0n) parts.push(`imm=${r.varOff.value.toString(16)}`);
-  return `${typeName(r.type)}(${parts.join(",")})`;
+  return `${typeName(r.type)}${other}(${parts.join(",")})`;
 }
 
 const SLOT_CH: Record<number, string> = { [Slot.Invalid]: "?", [Slot.Spill]: "r", [Slot.Misc]: "m", [Slot.Zero]: "0" };
@@ -139,13 +143,13 @@ export function frameStr(f: Frame, which?: number[], withStack = true, precise =
   for (const i of regs) {
     const r = f.regs[i]!;
     if (r.type === T.NotInit) continue;
-    out.push(`R${i}=${r.type === T.Scalar && precise & (1 << i) ? "P" : ""}${regStr(r)}`);
+    out.push(`R${i}=${r.type === T.Scalar && precise & (1 << i) ? "P" : ""}${regStr(r, f.frameno)}`);
   }
   if (withStack) {
     f.stack.forEach((s, i) => {
       if (!s || s.kinds.every((k) => k === Slot.Invalid)) return;
       const name = `fp-${(i + 1) * 8}`;
-      if (s.spilled && s.kinds.every((k) => k === Slot.Spill)) out.push(`${name}=${regStr(s.spilled)}`);
+      if (s.spilled && s.kinds.every((k) => k === Slot.Spill)) out.push(`${name}=${regStr(s.spilled, f.frameno)}`);
       else if (s.spilled && s.kinds[0] === Slot.Spill) {
         // A narrow spill: the other bytes' kinds, then the spilled value.
         const rest = s.kinds.filter((k) => k !== Slot.Spill).reverse().map((k) => SLOT_CH[k]).join("");
