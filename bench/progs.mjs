@@ -1,4 +1,4 @@
-// `pnpm bench progs [--json] [--reps N] [--case PROG] [--slow-verify] [--linux-live]`: the shared bench
+// `pnpm bench progs [--json] [--reps N] [--case PROG] [--linux-live]`: the shared bench
 // programs (../shared/bench/progs) loaded from their objects with
 // loadCollection, prefilled as the kernel driver does (the harness's
 // prefillBenchMaps, shared with the tests), and run with
@@ -10,9 +10,6 @@
 // (RingBuffer / PerfBuffer, wakeup every record as libbpf's default) that
 // drains between batches, like the driver, and every run must produce its
 // record.
-//
-// hash_lookup is not run by default: bpfsim's verifier does not accept its
-// loop yet (E2BIG after seconds of work; --slow-verify tries).
 //
 // Reads the built packages (packages/*/dist); `pnpm bench` builds first.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -27,7 +24,7 @@ const progsDir = join(sharedBench, "progs");
 
 const CASES = [
   { obj: "empty", prog: "empty", want: 2 },
-  { obj: "hash_lookup", prog: "hash_lookup", want: 64, slowVerify: true },
+  { obj: "hash_lookup", prog: "hash_lookup", want: 64 },
   { obj: "percpu_counter", prog: "percpu_counter", want: 2 },
   { obj: "xdp_parse", prog: "xdp_parse", want: 2 },
   { obj: "lpm_route", prog: "lpm_route", want: 2 },
@@ -132,7 +129,6 @@ function runCase(core, loader, harness, c, engine, reps) {
 
 export default async function progsBench(args) {
   const json = args.includes("--json");
-  const slowVerify = args.includes("--slow-verify");
   const repsArg = args.indexOf("--reps");
   const reps = repsArg >= 0 ? Number(args[repsArg + 1]) : 7;
   const caseArg = args.indexOf("--case");
@@ -158,11 +154,6 @@ export default async function progsBench(args) {
     for (const engine of ["interpreter", "jit"]) {
       if (!core.getEngine(engine)) continue;
       const lx = linux[c.prog];
-      if (c.slowVerify && !slowVerify) {
-        if (json) console.log(JSON.stringify({ suite: "progs", case: c.prog, engine, metric: "ns_per_run", value: null, note: "not loaded: bpfsim's verifier refuses its loop (--slow-verify to try)", linux: lx ?? null }));
-        else console.log(`  ${c.prog.padEnd(16)} ${engine.padEnd(11)}       n/a  (not loaded: bpfsim's verifier refuses its loop; --slow-verify tries)  Linux JIT ${lx ?? "?"} ns`);
-        continue;
-      }
       let r;
       try {
         r = runCase(core, loader, harness, c, engine, reps);
