@@ -9,7 +9,7 @@
 import { spinLock, spinTryLock, spinUnlock } from "../../memory/spin-lock.js";
 import type { MapHeaderView } from "../map-ops.js";
 import { BPF_F_LOCK } from "../../uapi.js";
-import { HtabCore } from "./htab-core.js";
+import { HtabCore, copySmall } from "./htab-core.js";
 
 /**
  * Take a recycled element's value lock, waiting a few milliseconds at most.
@@ -44,7 +44,7 @@ export class HtabValues extends HtabCore {
     const n = this.valueSize;
     const l = this.lockOff;
     if (l < 0) {
-      u8.copyWithin(dst, src, src + n);
+      copySmall(this.u8, this.u32, dst, src, n);
     } else {
       u8.copyWithin(dst, src, src + l);
       u8.copyWithin(dst + l + 4, src + l + 4, src + n);

@@ -70,7 +70,26 @@ export function jhash2(u8: Uint8Array, off: number, words: number, initval: numb
   return lookup3(u8, off, words * 4, (JHASH_INITVAL + words * 4 + initval) >>> 0);
 }
 
+/**
+ * jhash_1word(): jhash2 of a single word `w`, the common u32 key, without
+ * the block loop (the same arithmetic as lookup3's tail for length 4).
+ */
+export function jhash1word(w: number, initval: number): number {
+  let a = (JHASH_INITVAL + 4 + initval) | 0;
+  let b = a, c = a;
+  a = (a + w) | 0;
+  c ^= b; c = (c - ((b << 14) | (b >>> 18))) | 0;
+  a ^= c; a = (a - ((c << 11) | (c >>> 21))) | 0;
+  b ^= a; b = (b - ((a << 25) | (a >>> 7))) | 0;
+  c ^= b; c = (c - ((b << 16) | (b >>> 16))) | 0;
+  a ^= c; a = (a - ((c << 4) | (c >>> 28))) | 0;
+  b ^= a; b = (b - ((a << 14) | (a >>> 18))) | 0;
+  c ^= b; c = (c - ((b << 24) | (b >>> 8))) | 0;
+  return c >>> 0;
+}
+
 /** htab_map_hash(): jhash2 for keys that are a whole number of words, jhash otherwise. */
 export function htabMapHash(u8: Uint8Array, keyOff: number, keySize: number, seed: number): number {
+  if (keySize === 4) return jhash1word(le32(u8, keyOff), seed);
   return (keySize & 3) === 0 ? jhash2(u8, keyOff, keySize >> 2, seed) : jhash(u8, keyOff, keySize, seed);
 }
