@@ -41,6 +41,14 @@ export function sysPerms(h: MapHandle, fmode: number): number {
 }
 
 /**
+ * sysPerms for a read: only FMODE_CAN_READ matters, which freezing never
+ * takes away, so the frozen word need not be read at all.
+ */
+function canRead(fmode: number): boolean {
+  return (fmode & FMODE_CAN_READ) !== 0;
+}
+
+/**
  * Resolve `fd` to a map (fdget + __bpf_map_get). Returns the handle, or
  * -EBADF / -EINVAL. On the single-user fast path no reference is taken
  * (`proc.fds.held` is false); otherwise one is. Either way the caller reads
@@ -52,7 +60,7 @@ export function mapGet(proc: Process, fd: number): MapHandle | number {
   if (fast >= 0) {
     // Per-process cache by fd, valid while the fd names the same slot generation.
     const c = proc.fdCache[fd];
-    const gen = proc.kernel.objects.genOf(fast);
+    const gen = proc.kernel.objects.genOfHeld(fast);
     if (c !== undefined && c.slot === fast && c.gen === gen) return c.h;
     const h = proc.kernel.mapBySlot(fast);
     if (h === undefined) {
@@ -143,7 +151,7 @@ export function mapLookupElem(proc: Process, fd: number, key: Buf, value: Buf, f
   const held = proc.fds.held;
   const fmode = proc.fds.fmode;
   try {
-    if (!(sysPerms(h, fmode) & FMODE_CAN_READ)) return -Errno.EPERM;
+    if (!canRead(fmode)) return -Errno.EPERM;
     if (flags & BPF_F_LOCK && !hasSpinLock(h)) return -Errno.EINVAL;
     const vsize = sysValueSize(h);
     const s = scratchWithKey(proc, h, key, vsize);
@@ -247,7 +255,7 @@ export function mapGetNextKey(proc: Process, fd: number, key: Buf, nextKey: Buf)
   const held = proc.fds.held;
   const fmode = proc.fds.fmode;
   try {
-    if (!(sysPerms(h, fmode) & FMODE_CAN_READ)) return -Errno.EPERM;
+    if (!canRead(fmode)) return -Errno.EPERM;
     const s = scratchFor(proc, h, 0);
     if (s < 0) return s;
     let keyOff = 0;
