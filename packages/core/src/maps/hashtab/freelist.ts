@@ -2,10 +2,13 @@
  * Free elements of a HASH or PERCPU_HASH map: `nshards` FIFO lists (ncpus + 1),
  * each under its own lock, like the kernel's pcpu_freelist.
  *
- *   shard (SHARD_BYTES each):
- *     +0 lock  i32  spin lock over this shard's list
- *     +4 head  u32  oldest free element (0 = empty)
- *     +8 tail  u32  newest free element
+ *   shard (SHARD_BYTES each, one cache line, so threads working on
+ *   different shards do not bounce one line between cores):
+ *     +0  lock  i32  spin lock over this shard's list
+ *     +4  head  u32  oldest free element (0 = empty)
+ *     +8  tail  u32  newest free element
+ *     +12 turn  u32  shard 0 only: accessors created so far (Atomics.add),
+ *                    which hands syscall accessors their shards in turn
  *   elements are linked through their E_LINK word.
  *
  * Reclamation: a deleted or replaced element goes to the tail of its
@@ -23,7 +26,7 @@
 import { spinLock, spinUnlock } from "../../memory/spin-lock.js";
 import { E_LINK } from "./layout.js";
 
-export const SHARD_BYTES = 16;
+export const SHARD_BYTES = 64;
 
 export class FreeList {
   constructor(
@@ -32,6 +35,17 @@ export class FreeList {
     private readonly shardsOff: number,
     private readonly nshards: number,
   ) {}
+
+  /**
+   * Syscall (accessor creation): the shard for this thread's syscalls. In
+   * turn from the last shard down: the last one (ncpus) is used by no CPU's
+   * programs, and user threads updating one map at once get different
+   * shards as long as there are enough (random picks collided often).
+   */
+  takeTurn(): number {
+    const t = Atomics.add(this.u32, (this.shardsOff + 12) >>> 2, 1);
+    return this.nshards - 1 - (t % this.nshards);
+  }
 
   /** Syscall (map alloc): spread `n` elements over the shards. */
   populate(poolOff: number, n: number, elemSize: number): void {

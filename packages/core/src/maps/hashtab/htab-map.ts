@@ -64,8 +64,8 @@ export class HtabMap extends HtabValues implements MapImpl {
   private readonly owner: number;
   /**
    * Free-list shard for syscalls made through this accessor. Accessors are
-   * per thread, and each picks a shard at random, so user threads updating
-   * one map do not all queue on one shard lock.
+   * per thread, and each takes the next shard in turn (FreeList.takeTurn),
+   * so user threads updating one map do not all queue on one shard lock.
    */
   private readonly sysShard: number;
 
@@ -80,14 +80,16 @@ export class HtabMap extends HtabValues implements MapImpl {
     this.owner = u32[w + P_OWNER]!;
     const listsOff = u32[w + P_FREE]!;
     const n = u32[w + P_NSHARDS]!;
-    this.sysShard = Math.floor(Math.random() * n);
+    let sysShard = 0;
     if (fl.lru) {
       const percpuLru = (m.flags & BPF_F_NO_COMMON_LRU) !== 0;
       const t = lruTargets(percpuLru, this.maxEntries, m.ncpus);
       this.lru = new BpfLru(m.arena, listsOff, percpuLru, t.targetFree, t.nrScans, (e) => this.delFromHtab(e));
     } else {
       this.free = new FreeList(this.i32, u32, listsOff, n);
+      sysShard = this.free.takeTurn();
     }
+    this.sysShard = sysShard;
   }
 
   /** The LRU accessor (alloc populates through it; tests read list counts). */
