@@ -126,13 +126,29 @@ export class HtabMap extends HtabValues implements MapImpl {
     const hash = this.hash(keyOff);
     for (;;) {
       const e = this.lookupRaw(hash, keyOff);
-      if (e === 0) return -Errno.ENOENT;
+      if (e === 0) return this.sysLookupLocked(hash, keyOff, outOff, flags);
       const g = this.readBegin(e, hash, keyOff);
       if (g < 0) continue;
       this.copyOut(e, outOff, flags);
       // Replaced or deleted during the copy: what we copied may be torn; read again.
       if (this.unchanged(e, g)) return 0;
     }
+  }
+
+  /**
+   * Syscall: a lock-free miss, confirmed under the bucket lock. A replace
+   * links the new element at the head and then unlinks the old one, so a
+   * reader standing between the two when the old one goes reaches the end
+   * of the chain without seeing either; under the lock the chain holds the
+   * key if it is in the map. Only misses pay for it.
+   */
+  private sysLookupLocked(hash: number, keyOff: number, outOff: number, flags: number): number {
+    const b = this.bucketOf(hash);
+    this.lockBucket(b);
+    const e = this.lookupLocked(b, hash, keyOff);
+    if (e !== 0) this.copyOut(e, outOff, flags);
+    this.unlockBucket(b);
+    return e === 0 ? -Errno.ENOENT : 0;
   }
 
   /** Syscall: BPF_MAP_LOOKUP_AND_DELETE_ELEM: copy out and delete under the bucket lock. */
