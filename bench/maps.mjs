@@ -23,8 +23,10 @@ const MAP_N = 1024;
 const OPS = Number(process.env.BENCH_MAP_OPS ?? 100_000);
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const THREAD_MS = Number(process.env.BENCH_THREAD_MS ?? 400);
-const KERNEL_BENCH = "/work/shared/bench/kernel_bench.c";
-const BASELINE_TSV = "/work/shared/bench/results/kernel_maps.tsv";
+// The shared benchmark folder sits beside the repository (../shared/bench).
+const SHARED_BENCH = join(root, "..", "shared", "bench");
+const KERNEL_BENCH = join(SHARED_BENCH, "kernel_bench.c");
+const BASELINE_TSV = join(SHARED_BENCH, "results", "kernel_maps.tsv");
 
 const KINDS = [
   { name: "hash", type: MapType.Hash, max: MAP_N, deletable: true },
